@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
+
+/** nats-server could not be started: missing binary, port taken, bad config. */
+export class NatsServerStartError extends Error {
+  override name = 'NatsServerStartError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export interface NatsServerProcessOptions {
+  port: number;
+  storeDir: string;
+  host?: string;
+  /** Binary to run; defaults to `nats-server` from PATH. */
+  binary?: string;
+  startTimeoutMs?: number;
+}
+
+/**
+ * A nats-server child process with JetStream on. Stopping keeps the store so a
+ * restart (same port, same dir) recovers the streams, which the fault tests
+ * rely on to simulate a NATS outage.
+ */
+export class NatsServerProcess {
+  private child: ChildProcess | undefined;
+  private stderrTail = '';
+
+  constructor(private readonly opts: NatsServerProcessOptions) {}
+
+  get url(): string {
+    return `nats://${this.opts.host ?? '127.0.0.1'}:${this.opts.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    await mkdir(this.opts.storeDir, { recursive: true });
+    const host = this.opts.host ?? '127.0.0.1';
+    const proc = spawn(this.opts.binary ?? 'nats-server', ['-a', host, '-p', String(this.opts.port), '-js', '-sd', this.opts.storeDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.child = proc;
+    this.stderrTail = '';
+    proc.stderr?.on('data', (d: Buffer) => {
+      this.stderrTail = (this.stderrTail + d.toString()).slice(-8_000);
+    });
+    const failed = new Promise<never>((_, reject) => {
+      proc.once('error', (err: NodeJS.ErrnoException) => {
+        const hint = err.code === 'ENOENT' ? ' — install it with `apt-get install -y nats-server` (Debian/Ubuntu) or from https://github.com/nats-io/nats-server/releases' : '';
+        reject(new NatsServerStartError(`cannot start nats-server${hint}`, { cause: err }));
+      });
+      proc.once('exit', (code, signal) => reject(new NatsServerStartError(`nats-server exited during start-up (code ${code}, signal ${signal}): ${this.stderrTail.trim()}`)));
+    });
+    failed.catch(() => undefined);
+    await Promise.race([waitForPort(host, this.opts.port, this.opts.startTimeoutMs ?? 15_000), failed]);
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  async stop(graceMs = 5_000): Promise<void> {
+    const proc = this.child;
+    this.child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+async function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = netConnect(port, host);
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new NatsServerStartError(`nats-server did not listen on ${host}:${port} within ${timeoutMs} ms`);
+}
