@@ -1,0 +1,111 @@
+import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+// The same undici client-node uses (package.json overrides it), so its TLS dispatcher fits.
+import { fetch } from 'undici';
+import { KubeHttpError } from './api-errors.js';
+
+/**
+ * Raw GET requests for the informer: generic over core kinds and custom resources, and they
+ * expose the HTTP status (410 on a watch) which the generated clients and makeInformer hide.
+ */
+export type Query = Record<string, string | number | boolean | undefined>;
+
+async function send(kc: KubeConfig, path: string, query: Query, signal?: AbortSignal) {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+  }
+  const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+  await kc.applySecurityAuthentication(ctx);
+  const headers = { ...ctx.getHeaders(), Accept: 'application/json' };
+  const res = await fetch(url, { method: 'GET', headers, dispatcher: ctx.getDispatcher(), signal });
+  if (res.status < 200 || res.status > 299) {
+    const text = await res.text().catch(() => '');
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    const hdrs: Record<string, string> = {};
+    res.headers.forEach((v, k) => (hdrs[k] = v));
+    const message =
+      typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
+        ? (body as { message: string }).message
+        : `HTTP ${res.status} ${res.statusText}`;
+    throw new KubeHttpError(res.status, `GET ${path}: ${message}`, body, hdrs);
+  }
+  return res;
+}
+
+export async function getJson<T>(kc: KubeConfig, path: string, query: Query = {}, signal?: AbortSignal): Promise<T> {
+  const res = await send(kc, path, query, signal);
+  return (await res.json()) as T;
+}
+
+export interface RawWatchEvent {
+  type: string;
+  object: unknown;
+}
+
+/**
+ * Streams watch events (one JSON object per line) to `onEvent` until the server closes the
+ * stream, the signal aborts, or no byte arrives for `idleTimeoutMs` (a dead connection).
+ * Resolves on a clean end; rejects with the HTTP error or the stream error.
+ */
+export async function watchStream(
+  kc: KubeConfig,
+  path: string,
+  query: Query,
+  onEvent: (event: RawWatchEvent) => void,
+  opts: { signal?: AbortSignal; idleTimeoutMs: number; onOpen?: () => void },
+): Promise<void> {
+  const ac = new AbortController();
+  const onOuterAbort = (): void => ac.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) return;
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let idle: NodeJS.Timeout | undefined;
+  let idleFired = false;
+  const armIdle = (): void => {
+    if (idle) clearTimeout(idle);
+    idle = setTimeout(() => {
+      idleFired = true;
+      ac.abort(new Error('watch idle timeout'));
+    }, opts.idleTimeoutMs);
+    idle.unref();
+  };
+  try {
+    armIdle();
+    const res = await send(kc, path, { ...query, watch: 'true' }, ac.signal);
+    opts.onOpen?.();
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body) {
+      armIdle();
+      buf += decoder.decode(chunk as Uint8Array, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        let ev: RawWatchEvent;
+        try {
+          ev = JSON.parse(line) as RawWatchEvent;
+        } catch (err) {
+          throw new Error(`unparseable watch event: ${line.slice(0, 200)}`, { cause: err });
+        }
+        onEvent(ev);
+      }
+    }
+  } catch (err) {
+    // An abort from our own stop() is a clean end; an idle timeout is a (retryable) error.
+    if (opts.signal?.aborted && !idleFired) return;
+    throw err;
+  } finally {
+    if (idle) clearTimeout(idle);
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+    ac.abort();
+  }
+}
