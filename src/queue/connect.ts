@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+
+export interface ConnectNatsOptions {
+  servers: string | string[];
+  /** Name shown in the server's connection list (e.g. the pod name). */
+  name: string;
+  /** A NATS `.creds` file (JWT + nkey seed). */
+  credsFile?: string;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** Default -1: reconnect forever (hour-long jobs must survive any outage). */
+  maxReconnectAttempts?: number;
+  reconnectTimeWaitMs?: number;
+}
+
+/**
+ * Connects with credentials/TLS, waits for the first connect (retrying) and reconnects
+ * forever after outages.
+ */
+export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnection> {
+  const creds = opts.credsFile ? await readFile(opts.credsFile) : undefined;
+  const tls = opts.tls && (opts.tls.caFile || opts.tls.certFile || opts.tls.keyFile)
+    ? { caFile: opts.tls.caFile, certFile: opts.tls.certFile, keyFile: opts.tls.keyFile }
+    : undefined;
+  return connect({
+    servers: opts.servers,
+    name: opts.name,
+    authenticator: creds ? credsAuthenticator(new Uint8Array(creds)) : undefined,
+    tls,
+    maxReconnectAttempts: opts.maxReconnectAttempts ?? -1,
+    reconnectTimeWait: opts.reconnectTimeWaitMs ?? 500,
+    waitOnFirstConnect: true,
+    pingInterval: 10_000,
+    maxPingOut: 3,
+  });
+}
