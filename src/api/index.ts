@@ -7,3 +7,4 @@ export * from './conditions.js';
 export * from './job-settings.js';
 export * from './validate.js';
 export * from './crd-validate.js';
+export * from './crd-gen.js';

@@ -157,11 +157,12 @@ export function evaluateRules(ctx: RuleContext): FieldError[] {
       continue;
     }
     if (ok === true) continue;
+    // Like the apiserver, a failed rule reports the type of the node that holds it as the value.
     errors.push({
       field,
       type: REASONS[rule.reason ?? 'FieldValueInvalid'] ?? 'FieldValueInvalid',
       message: ruleMessage(rule, vars),
-      value: ctx.value,
+      value: ctx.schema.type ?? 'object',
     });
   }
   return errors;
