@@ -105,6 +105,7 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
   }
 
   const creds = settings.workerNatsCredsSecret;
+  const graceSeconds = tplSpec.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_SECONDS;
   const flags = [
     '--nats-url', settings.natsUrlForWorkers,
     ...(creds ? ['--nats-creds', `${NATS_CREDS_MOUNT_PATH}/${NATS_CREDS_KEY}`] : []),
@@ -115,6 +116,9 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
     '--slots', String(eff.slotsPerWorker),
     '--ack-wait-seconds', String(eff.ackWaitSeconds),
     ...(eff.permanentExitCodes.length > 0 ? ['--permanent-exit-codes', eff.permanentExitCodes.join(',')] : []),
+    // On SIGTERM the agent lets running jobs finish only while the kubelet would not SIGKILL it
+    // first; what cannot finish in time is re-queued at once (a disruption, not a failure).
+    '--grace-seconds', String(agentGraceSeconds(graceSeconds)),
   ];
 
   const sandbox = settings.agentCommand && settings.agentCommand.length > 0;
@@ -165,7 +169,7 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
     // The controller replaces dead workers itself (and re-queues their jobs); a restarted container
     // would come back as a fresh agent with none of the old job state anyway.
     restartPolicy: 'Never',
-    terminationGracePeriodSeconds: tplSpec.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_SECONDS,
+    terminationGracePeriodSeconds: graceSeconds,
   };
   if (volumes.length > 0) spec.volumes = volumes;
   else delete spec.volumes;
@@ -181,6 +185,11 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
     },
     spec,
   };
+}
+
+/** The pod's grace period minus the agent's own SIGTERM→SIGKILL gap for a job process (5 s) and a margin. */
+export function agentGraceSeconds(terminationGracePeriodSeconds: number): number {
+  return Math.max(0, terminationGracePeriodSeconds - 7);
 }
 
 function hashOf(body: PodBody): string {

@@ -13,7 +13,6 @@ export interface PoolCondition {
 
 export interface WorkerPoolStatusView {
   replicas: number;
-  desiredReplicas: number;
   ready: number;
   busy: number;
   idle: number;
@@ -75,7 +74,6 @@ export function computePoolStatus(input: PoolStatusInput): WorkerPoolStatusView 
 
   return {
     replicas: live.length,
-    desiredReplicas: desired,
     ready: ready.length,
     busy: busy.length,
     idle: ready.filter((w) => !w.busy).length,

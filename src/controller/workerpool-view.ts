@@ -44,7 +44,7 @@ export interface EffectivePoolSpec {
   permanentExitCodes: number[];
 }
 
-export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 300;
+export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 60;
 export const DEFAULT_ACK_WAIT_SECONDS = 60;
 
 export function effectivePoolSpec(spec: WorkerPoolSpecView): EffectivePoolSpec {

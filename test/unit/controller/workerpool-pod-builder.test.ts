@@ -66,6 +66,7 @@ describe('buildWorkerPod', () => {
       '--slots', '2',
       '--ack-wait-seconds', '45',
       '--permanent-exit-codes', '3,4',
+      '--grace-seconds', '23',
       '--', 'python', 'run.py', '--fast',
     ]);
     expect(c.args).toBeUndefined();
@@ -102,6 +103,8 @@ describe('buildWorkerPod', () => {
     p.spec.template.spec!.nodeName = 'gpu-node-1';
     const pod = buildWorkerPod(p, cluster, 'gpu-x');
     expect(pod.spec?.terminationGracePeriodSeconds).toBe(120);
+    const cmd = pod.spec!.containers[0].command!;
+    expect(cmd[cmd.indexOf('--grace-seconds') + 1]).toBe('113');
     expect(pod.spec?.nodeName).toBeUndefined();
   });
 

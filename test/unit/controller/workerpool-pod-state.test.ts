@@ -115,7 +115,7 @@ describe('computePoolStatus', () => {
     const plan = planScaling({ spec, load, workers, idleSinceMs: new Map(), nowMs: 0 });
     const now = new Date('2026-01-01T00:00:00Z');
     const s = computePoolStatus({ generation: 3, workers, load, plan, now });
-    expect(s).toMatchObject({ replicas: 3, desiredReplicas: 3, ready: 2, busy: 1, idle: 1, pending: 1, queued: 2, running: 1, observedGeneration: 3 });
+    expect(s).toMatchObject({ replicas: 3, ready: 2, busy: 1, idle: 1, pending: 1, queued: 2, running: 1, observedGeneration: 3 });
     expect(s.conditions).toEqual([
       { type: 'Ready', status: 'False', reason: 'WaitingForCapacity', message: '2/3 workers ready', lastTransitionTime: now.toISOString(), observedGeneration: 3 },
       { type: 'CapacityPending', status: 'True', reason: 'Unschedulable', message: '1 worker pod(s) unschedulable: 0/2 nodes are available: 2 Insufficient nvidia.com/gpu.', lastTransitionTime: now.toISOString(), observedGeneration: 3 },

@@ -1,0 +1,317 @@
+import type { CoreV1Api, CustomObjectsApi, KubernetesObject, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { API_GROUP, API_VERSION, WORKER_POOL_KIND, WORKER_POOL_PLURAL } from '../api/constants.js';
+import { classifyApiError } from '../kube/api-errors.js';
+import type { ReconcileResult } from '../kube/controller-loop.js';
+import { mergePatchCustomObjectStatus } from '../kube/kube-patch.js';
+import type { DrainFn } from './worker-drain.js';
+import { buildWorkerPod, workerPodName, workerTemplateHash, WorkerTemplateError, type WorkerPodSettings } from './worker-pod-builder.js';
+import { POOL_LABEL, WORKER_LABEL } from './worker-pod-labels.js';
+import { busyPodsOf, classifyWorkerPod, type WorkerPodState } from './worker-pod-state.js';
+import { WorkerIdleTracker } from './worker-idle-tracker.js';
+import { PodExpectations } from './workerpool-expectations.js';
+import { computePoolStatus, statusChanged, type PoolCondition } from './workerpool-status.js';
+import { planScaling, type PoolLoadCounts, type ScalingPlan } from './scaling-plan.js';
+import { effectivePoolSpec, type VisionJobView, type WorkerPoolView } from './workerpool-view.js';
+import type { PodDeathHandler } from './pod-death-handler.js';
+
+export interface PoolObject extends WorkerPoolView {
+  apiVersion?: string;
+  kind?: string;
+  status?: { conditions?: PoolCondition[] | null } & Record<string, unknown>;
+}
+
+export interface WorkerPoolReconcilerDeps<J extends VisionJobView> {
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  getPool(key: string): PoolObject | undefined;
+  listPods(): V1Pod[];
+  /** Jobs of one pool (or more: they are filtered again). */
+  listJobs(namespace: string, pool: string): J[];
+  /** Queued / running jobs of a pool (G1's poolLoad). */
+  load(jobs: J[], namespace: string, pool: string): PoolLoadCounts;
+  settings: WorkerPodSettings;
+  drain: DrainFn;
+  deaths: Pick<PodDeathHandler<never>, 'sweep'>;
+  event(obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+  clock: () => Date;
+  logger: Logger;
+  random?: () => number;
+  /** After a drain was refused or could not be asked, try again this much later. */
+  retryDrainMs?: number;
+}
+
+/** After this many unanswered/refused drains a pod is retried later rather than in a tight loop. */
+const DEFAULT_RETRY_DRAIN_MS = 2_000;
+
+/**
+ * Level-triggered reconcile of one WorkerPool: reads pool, pods and jobs from the caches, plans
+ * (scaling-plan.ts) and converges: creates worker pods, drains and deletes idle ones, deletes dead
+ * ones, re-queues jobs of pods that vanished, and writes the pool's status through /status.
+ */
+export class WorkerPoolReconciler<J extends VisionJobView> {
+  private readonly trackers = new Map<string, WorkerIdleTracker>();
+  private readonly expectations = new PodExpectations();
+  private readonly capacityPending = new Map<string, string>();
+  private readonly templateErrors = new Map<string, string>();
+
+  constructor(private readonly deps: WorkerPoolReconcilerDeps<J>) {}
+
+  /** The pool is gone: forget its in-memory state (its pods go by garbage collection). */
+  forget(key: string): void {
+    this.trackers.delete(key);
+    this.expectations.clear(key);
+    this.capacityPending.delete(key);
+    this.templateErrors.delete(key);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const pool = this.deps.getPool(key);
+    if (!pool) {
+      this.forget(key);
+      return;
+    }
+    const namespace = pool.metadata.namespace ?? '';
+    const name = pool.metadata.name ?? '';
+    const log = this.deps.logger.child({ namespace, name, controller: 'workerpool' });
+    const now = this.deps.clock();
+    const nowMs = now.getTime();
+    const spec = effectivePoolSpec(pool.spec);
+    const poolDeleting = Boolean(pool.metadata.deletionTimestamp);
+
+    let templateHash = '';
+    let templateError: string | undefined;
+    try {
+      templateHash = workerTemplateHash(pool, this.deps.settings);
+      this.templateErrors.delete(key);
+    } catch (err) {
+      if (!(err instanceof WorkerTemplateError)) throw err;
+      templateError = err.message;
+      if (this.templateErrors.get(key) !== err.message) {
+        this.templateErrors.set(key, err.message);
+        this.deps.event(this.ref(pool), 'Warning', 'InvalidTemplate', err.message);
+      }
+    }
+
+    const pods = this.podsOf(pool);
+    const cached = new Map(pods.map((p) => [p.metadata?.name ?? '', { deleting: Boolean(p.metadata?.deletionTimestamp) }]));
+    const expected = this.expectations.pending(key, cached, nowMs);
+    const jobs = this.deps.listJobs(namespace, name);
+    const busy = busyPodsOf(jobs, namespace, name);
+    const busySet = new Set(busy.keys());
+
+    // Jobs whose pod vanished without our noticing (controller restart, missed delete event).
+    const recheckDeathsMs = this.deps.deaths.sweep(namespace, name, (p) => cached.has(p) || expected.creating.includes(p));
+
+    const workers: WorkerPodState[] = [];
+    for (const p of pods) {
+      const w = classifyWorkerPod(p, { busyPods: busySet, templateHash, nowMs });
+      if (!w) continue;
+      // A delete we issued that the cache has not shown yet: already on its way out.
+      if (expected.deleting.includes(w.name) && w.phase !== 'dead') w.phase = 'terminating';
+      workers.push(w);
+    }
+    for (const n of expected.creating) {
+      workers.push({ name: n, phase: 'unscheduled', busy: false, outdated: false, createdMs: nowMs });
+    }
+
+    const tracker = this.trackerOf(key);
+    const idleSince = tracker.observe(
+      workers.filter((w) => w.phase !== 'terminating' && w.phase !== 'dead'),
+      nowMs,
+    );
+    const load = this.deps.load(jobs, namespace, name);
+    const plan = planScaling({ spec, load, workers, idleSinceMs: idleSince, nowMs, poolDeleting });
+    if (templateError) plan.create = 0;
+
+    let retryMs: number | undefined;
+    const retryLater = (): void => {
+      retryMs = this.deps.retryDrainMs ?? DEFAULT_RETRY_DRAIN_MS;
+    };
+
+    for (const podName of plan.deleteDead) {
+      await this.deletePod(key, namespace, podName, log, 'dead worker');
+    }
+
+    const byName = new Map(workers.map((w) => [w.name, w]));
+    for (const podName of plan.replaceOutdated) {
+      const outcome = await this.removeIdleWorker(key, namespace, byName.get(podName)!, log);
+      if (outcome === 'removed') {
+        this.deps.event(this.ref(pool), 'Normal', 'ScaledDown', `Replacing idle worker pod ${podName}: the pool's template changed`);
+      } else retryLater();
+    }
+
+    if (plan.scaleDown) {
+      let removed = 0;
+      for (const podName of plan.scaleDown.candidates) {
+        if (removed >= plan.scaleDown.count) break;
+        const w = byName.get(podName)!;
+        const outcome = await this.removeIdleWorker(key, namespace, w, log);
+        if (outcome === 'removed') {
+          removed++;
+          const idleFor = Math.round((nowMs - (idleSince.get(podName) ?? w.createdMs)) / 1000);
+          this.deps.event(
+            this.ref(pool),
+            'Normal',
+            'ScaledDown',
+            `Removed idle worker pod ${podName} (idle ${idleFor}s; desired ${plan.desired} for ${load.queued} queued + ${load.running} running job(s))`,
+          );
+        } else {
+          if (outcome === 'refused') tracker.resetIdleClock(podName, nowMs);
+          retryLater();
+        }
+      }
+    }
+
+    if (plan.create > 0) {
+      const created = await this.createWorkers(pool, plan.create, log);
+      if (created.length > 0) {
+        this.deps.event(
+          this.ref(pool),
+          'Normal',
+          'ScaledUp',
+          `Created worker pod(s) ${created.join(', ')}: desired ${plan.desired} for ${load.queued} queued + ${load.running} running job(s)`,
+        );
+      }
+    }
+
+    this.reportCapacity(key, pool, plan);
+    await this.writeStatus(pool, workers, load, plan, now, templateError, log);
+
+    const after = [plan.requeueAfterMs, retryMs, recheckDeathsMs].filter((v): v is number => v !== undefined);
+    return after.length > 0 ? { requeueAfterMs: Math.max(50, Math.min(...after)) } : undefined;
+  }
+
+  private podsOf(pool: PoolObject): V1Pod[] {
+    const ns = pool.metadata.namespace;
+    const name = pool.metadata.name;
+    return this.deps.listPods().filter(
+      (p) =>
+        p.metadata?.namespace === ns &&
+        p.metadata?.labels?.[POOL_LABEL] === name &&
+        p.metadata?.labels?.[WORKER_LABEL] === 'true' &&
+        // A pod of an earlier pool of the same name is being garbage collected: not ours.
+        (p.metadata?.ownerReferences ?? []).some((o) => o.controller && o.uid === pool.metadata.uid),
+    );
+  }
+
+  private trackerOf(key: string): WorkerIdleTracker {
+    let t = this.trackers.get(key);
+    if (!t) this.trackers.set(key, (t = new WorkerIdleTracker()));
+    return t;
+  }
+
+  /**
+   * Drain, then delete. A pod without a node has no agent; a pod whose agent does not listen yet
+   * (still starting) and that no job names can go too. Anything else needs the agent's consent.
+   */
+  private async removeIdleWorker(
+    key: string,
+    namespace: string,
+    w: WorkerPodState,
+    log: Logger,
+  ): Promise<'removed' | 'refused' | 'unavailable'> {
+    if (w.phase !== 'unscheduled') {
+      const r = await this.deps.drain(namespace, w.name);
+      if (r.outcome === 'refused') {
+        log.info({ pod: w.name, reason: r.reason }, 'worker refused to drain');
+        return 'refused';
+      }
+      if (r.outcome === 'unavailable') {
+        log.info({ pod: w.name, reason: r.reason }, 'could not ask worker to drain; retrying later');
+        return 'unavailable';
+      }
+      if (r.outcome === 'no-agent' && w.phase === 'ready') {
+        // A ready worker whose agent does not answer might still be running a job we have not
+        // heard of yet: never guess, wait for the agent (or for the pod to die).
+        log.info({ pod: w.name }, 'ready worker has no agent listening; not removing it');
+        return 'unavailable';
+      }
+    }
+    return (await this.deletePod(key, namespace, w.name, log, 'idle worker')) ? 'removed' : 'unavailable';
+  }
+
+  private async deletePod(key: string, namespace: string, name: string, log: Logger, why: string): Promise<boolean> {
+    this.expectations.expectDelete(key, name, this.deps.clock().getTime());
+    try {
+      await this.deps.core.deleteNamespacedPod({ name, namespace });
+      log.info({ pod: name, why }, 'deleted worker pod');
+      return true;
+    } catch (err) {
+      if (classifyApiError(err) === 'not-found') return true;
+      this.expectations.forgetDelete(key, name);
+      throw err;
+    }
+  }
+
+  private async createWorkers(pool: PoolObject, count: number, log: Logger): Promise<string[]> {
+    const key = `${pool.metadata.namespace}/${pool.metadata.name}`;
+    const created: string[] = [];
+    await Promise.all(
+      Array.from({ length: count }, async () => {
+        const podName = workerPodName(pool.metadata.name ?? 'worker', this.deps.random);
+        const body = buildWorkerPod(pool, this.deps.settings, podName);
+        this.expectations.expectCreate(key, podName, this.deps.clock().getTime());
+        try {
+          await this.deps.core.createNamespacedPod({ namespace: pool.metadata.namespace ?? '', body });
+          created.push(podName);
+        } catch (err) {
+          this.expectations.forgetCreate(key, podName);
+          // A name clash (409) is harmless: the next reconcile picks another name.
+          if (classifyApiError(err) !== 'conflict') throw err;
+        }
+      }),
+    );
+    if (created.length > 0) log.info({ pods: created }, 'created worker pods');
+    return created.sort();
+  }
+
+  private reportCapacity(key: string, pool: PoolObject, plan: ScalingPlan): void {
+    const u = plan.unschedulable;
+    if (u.count === 0) {
+      this.capacityPending.delete(key);
+      return;
+    }
+    const msg = u.message ?? 'no node fits';
+    if (this.capacityPending.get(key) === msg) return;
+    this.capacityPending.set(key, msg);
+    this.deps.event(this.ref(pool), 'Warning', 'CapacityPending', `${u.count} worker pod(s) waiting for a node: ${msg}`);
+  }
+
+  private async writeStatus(
+    pool: PoolObject,
+    workers: WorkerPodState[],
+    load: PoolLoadCounts,
+    plan: ScalingPlan,
+    now: Date,
+    templateError: string | undefined,
+    log: Logger,
+  ): Promise<void> {
+    const status = computePoolStatus({
+      generation: pool.metadata.generation,
+      workers,
+      load,
+      plan,
+      previous: pool.status,
+      now,
+      templateError,
+    });
+    if (!statusChanged(pool.status, status)) return;
+    try {
+      await mergePatchCustomObjectStatus(
+        this.deps.custom,
+        { group: API_GROUP, version: API_VERSION, plural: WORKER_POOL_PLURAL, namespace: pool.metadata.namespace ?? '', name: pool.metadata.name ?? '' },
+        { status },
+      );
+    } catch (err) {
+      if (classifyApiError(err) === 'not-found') return;
+      log.warn({ err }, 'writing pool status failed');
+      throw err;
+    }
+  }
+
+  private ref(pool: PoolObject): KubernetesObject {
+    const { name, namespace, uid } = pool.metadata;
+    return { apiVersion: `${API_GROUP}/${API_VERSION}`, kind: WORKER_POOL_KIND, metadata: { name, namespace, uid } };
+  }
+}
