@@ -7,6 +7,8 @@ export interface CrValidationResult {
   object: KubeObject;
   causes: StatusCause[];
   unknownFields: string[];
+  /** The Invalid message (formatted like the apiserver's) when causes is not empty. */
+  message?: string;
 }
 
 /** Validates a custom resource against its version's openAPIV3Schema (structural schema semantics). */

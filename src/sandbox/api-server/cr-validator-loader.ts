@@ -1,11 +1,43 @@
 import type { Logger } from 'pino';
-import { passThroughValidator, type CustomResourceValidator } from './cr-validation.js';
+import {
+  applyDefaults,
+  findUnknownFields,
+  formatFieldErrors,
+  formatFieldError,
+  pruneUnknownFields,
+  validateCustomResource,
+  type JSONSchemaProps,
+} from '../../api/crd-validate.js';
+import type { CustomResourceValidator } from './cr-validation.js';
+import type { KubeObject } from './store.js';
 
 /**
- * Loads the custom resource validator built on src/api/crd-validate.ts. Until that module exists
- * custom resources are accepted unvalidated.
+ * The custom resource validator on top of src/api/crd-validate.ts, in the apiserver's order:
+ * note unknown fields (for fieldValidation), apply defaults, prune, then validate (with the old
+ * object on update so transition rules run).
  */
 export async function loadCrValidator(logger?: Logger): Promise<CustomResourceValidator> {
-  void logger;
-  return passThroughValidator;
+  return {
+    async check(schema, obj, old) {
+      if (!schema) return { object: obj, causes: [], unknownFields: [] };
+      const s = schema as JSONSchemaProps;
+      const unknownFields = findUnknownFields(s, obj);
+      const defaulted = applyDefaults(s, obj) as KubeObject;
+      const pruned = pruneUnknownFields(s, defaulted) as KubeObject;
+      let errors;
+      try {
+        errors = validateCustomResource(s, pruned, old);
+      } catch (err) {
+        logger?.warn({ err }, 'custom resource validation failed to run');
+        throw err;
+      }
+      const kind = `${String(obj.kind ?? '')}`;
+      return {
+        object: pruned,
+        unknownFields,
+        causes: errors.map((e) => ({ reason: e.type, message: formatFieldError(e).slice(e.field.length + 2), field: e.field })),
+        message: errors.length > 0 ? formatFieldErrors(kind, String(obj.metadata?.name ?? ''), errors) : undefined,
+      };
+    },
+  };
 }

@@ -56,9 +56,11 @@ export function conflict(group: string, plural: string, name: string): ApiError 
   );
 }
 
-export function invalid(group: string, kind: string, name: string, causes: StatusCause[]): ApiError {
-  const summary = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ');
-  return new ApiError(422, 'Invalid', `${kind}.${group || 'core'} "${name}" is invalid: ${summary}`, {
+export function invalid(group: string, kind: string, name: string, causes: StatusCause[], message?: string): ApiError {
+  const parts = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  const summary = parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`;
+  const qualified = group ? `${kind}.${group}` : kind;
+  return new ApiError(422, 'Invalid', message ?? `${qualified} "${name}" is invalid: ${summary}`, {
     name,
     group,
     kind,

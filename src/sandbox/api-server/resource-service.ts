@@ -460,7 +460,11 @@ export class ResourceService {
       }
       if (mode === 'Warn') for (const f of result.unknownFields) warnings.push(`unknown field "${f}"`);
     }
-    if (result.causes.length > 0) throw invalid(info.group, info.kind, obj.metadata?.name ?? '', result.causes);
+    if (result.causes.length > 0) {
+      const name = obj.metadata?.name ?? '';
+      const message = result.message?.replace(/^[^ ]* /, `${info.kind}.${info.group} `);
+      throw invalid(info.group, info.kind, name, result.causes, message);
+    }
     return result.object;
   }
 
