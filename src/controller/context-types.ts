@@ -1,52 +1,26 @@
 /**
- * Bridge types between the controller and the runtime / API packages being built alongside it.
- * INTEGRATION POINT: once src/kube (Informer, EventRecorder) and src/api (VisionJob, WorkerPool)
- * land, these become re-exports of them; the shapes below are the subset the controller uses.
+ * The object shapes the controller works with. Specs come from the zod schemas in src/api;
+ * metadata is client-node's V1ObjectMeta (informers hand out raw JSON, so its timestamps are
+ * really strings at runtime: never call Date methods on them without parsing).
  */
+import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
+import type { VisionJobSpecInput } from '../api/vision-job.js';
+import type { WorkerPoolSpecInput, WorkerPoolStatus } from '../api/worker-pool.js';
+import type { VisionJobStatus } from './visionjob-status.js';
 
-/** Read side of an informer cache. */
-export interface CacheReader<T> {
-  /** By 'namespace/name'. */
-  get(key: string): T | undefined;
-  list(): T[];
-  hasSynced(): boolean;
+export interface VisionJobObject extends KubernetesObject {
+  metadata: V1ObjectMeta;
+  spec: VisionJobSpecInput;
+  status?: VisionJobStatus;
 }
 
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string | Date;
-  deletionTimestamp?: string | Date;
-  finalizers?: string[];
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
+export interface WorkerPoolObject extends KubernetesObject {
+  metadata: V1ObjectMeta;
+  spec: WorkerPoolSpecInput;
+  status?: WorkerPoolStatus;
 }
 
-export interface VisionJobObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  spec: Record<string, unknown> & { pool?: string; priority?: number; suspend?: boolean };
-  status?: Record<string, unknown>;
-}
-
-export interface WorkerPoolObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  spec: Record<string, unknown> & { maxReplicas?: number; slotsPerWorker?: number };
-  status?: Record<string, unknown>;
-}
-
-/** Kubernetes Events about an object. */
+/** Kubernetes Events about an object (implemented over src/kube's EventRecorder). */
 export interface JobRecorder {
-  event(
-    obj: { apiVersion?: string; kind?: string; metadata: ObjectMeta },
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-  ): void;
+  event(obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }

@@ -11,7 +11,8 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { KubeClients } from '../kube/kube-clients.js';
 import type { ControllerMetrics } from './metrics.js';
-import type { CacheReader, JobRecorder, VisionJobObject, WorkerPoolObject } from './context-types.js';
+import type { Informer } from '../kube/informer.js';
+import type { JobRecorder, VisionJobObject, WorkerPoolObject } from './context-types.js';
 
 /** The live NATS connection, if any. Never cached by callers: it is replaced on reconnect. */
 export interface NatsHandles {
@@ -47,10 +48,10 @@ export interface ControllerSettings {
 export interface ControllerContext {
   kube: KubeClients;
   /** All VisionJobs, all namespaces; keys 'namespace/name'. */
-  jobs: CacheReader<VisionJobObject>;
-  pools: CacheReader<WorkerPoolObject>;
+  jobs: Informer<VisionJobObject>;
+  pools: Informer<WorkerPoolObject>;
   /** Pods with the label `visionq.dev/pool`. */
-  pods: CacheReader<V1Pod>;
+  pods: Informer<V1Pod>;
   nats: NatsAccess;
   recorder: JobRecorder;
   metrics: ControllerMetrics;

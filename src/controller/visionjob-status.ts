@@ -2,6 +2,8 @@
  * VisionJob status as the controller reads and writes it, plus the pure helpers that build it:
  * conditions (Kubernetes API conventions: lastTransitionTime only moves when status flips).
  */
+import { toRfc3339 } from '../api/conditions.js';
+
 export type JobPhase = 'Pending' | 'Queued' | 'Running' | 'Succeeded' | 'Failed' | 'Cancelled';
 
 export const TERMINAL_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed', 'Cancelled']);
@@ -98,7 +100,7 @@ export function setCondition(
     reason: next.reason,
     message: next.message,
     lastTransitionTime:
-      prev && prev.status === next.status ? prev.lastTransitionTime : (next.lastTransitionTime ?? now.toISOString()),
+      prev && prev.status === next.status ? prev.lastTransitionTime : (next.lastTransitionTime ?? toRfc3339(now)),
     ...(next.observedGeneration !== undefined ? { observedGeneration: next.observedGeneration } : {}),
   };
   const out = list.slice();

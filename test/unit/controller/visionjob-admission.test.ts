@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planAdmission } from '../../../src/controller/admission.js';
 import { poolLoad } from '../../../src/controller/pool-load.js';
 import type { VisionJobObject } from '../../../src/controller/context-types.js';
+import type { JobPhase } from '../../../src/controller/visionjob-status.js';
 
 function job(name: string, opts: { priority?: number; t?: number; phase?: string; pool?: string; deleting?: boolean } = {}): VisionJobObject {
   return {
@@ -9,11 +10,12 @@ function job(name: string, opts: { priority?: number; t?: number; phase?: string
       name,
       namespace: 'ns',
       uid: `uid-${name}`,
-      creationTimestamp: new Date(1_000_000 + (opts.t ?? 0) * 1000).toISOString(),
-      ...(opts.deleting ? { deletionTimestamp: new Date().toISOString() } : {}),
+      // Raw JSON from the API server: timestamps are strings at runtime.
+      creationTimestamp: new Date(1_000_000 + (opts.t ?? 0) * 1000).toISOString() as unknown as Date,
+      ...(opts.deleting ? { deletionTimestamp: new Date() } : {}),
     },
     spec: { pool: opts.pool ?? 'gpu', priority: opts.priority },
-    status: opts.phase ? { phase: opts.phase } : undefined,
+    status: opts.phase ? { phase: opts.phase as JobPhase } : undefined,
   };
 }
 

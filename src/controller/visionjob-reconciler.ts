@@ -1,0 +1,138 @@
+/**
+ * The VisionJob reconciler: level-triggered, idempotent, reads the newest state from the cache.
+ *
+ *   deleted            → cancellation (visionjob-cancel.ts), then the finalizer is released
+ *   finished           → finalizer released, ttlSecondsAfterFinished honoured
+ *   invalid spec       → Failed, condition Failed=True reason InvalidSpec naming the field
+ *   Pending            → finalizer added, then either a Pending condition saying why it waits
+ *                        (PoolNotFound, Suspended) or handed to the pool's admission pass
+ *   Queued / Running   → nothing: the job events consumer moves it on
+ */
+import type { ReconcileResult } from '../kube/controller-loop.js';
+import { validateVisionJob } from '../api/validate.js';
+import { formatFieldError } from '../api/schema/field-errors.js';
+import type { VisionJobObject } from './context-types.js';
+import { failJob } from './job-event-reducer.js';
+import { handleDeletion } from './visionjob-cancel.js';
+import { pendingStatus } from './visionjob-pending.js';
+import { CANCEL_FINALIZER, poolKeyOf, type VisionJobRuntime } from './visionjob-runtime.js';
+import { isTerminal, type VisionJobStatus } from './visionjob-status.js';
+
+/** The first field error of an invalid spec, formatted `spec.input: Too long: ...`; undefined if valid. */
+export function specError(job: VisionJobObject): string | undefined {
+  const r = validateVisionJob({ ...job, status: undefined });
+  if (r.ok) return undefined;
+  const errs = r.errors.filter((e) => e.field.startsWith('spec')).concat(r.errors.filter((e) => !e.field.startsWith('spec')));
+  return errs.map(formatFieldError).join('; ');
+}
+
+export function hasFinalizer(job: VisionJobObject): boolean {
+  return job.metadata.finalizers?.includes(CANCEL_FINALIZER) ?? false;
+}
+
+export async function removeFinalizer(rt: VisionJobRuntime, key: string, uid: string): Promise<void> {
+  await rt.store.updateObject(
+    key,
+    (j) => (hasFinalizer(j) ? { ...j, metadata: { ...j.metadata, finalizers: j.metadata.finalizers!.filter((f) => f !== CANCEL_FINALIZER) } } : undefined),
+    { uid },
+  );
+}
+
+export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Promise<ReconcileResult | void> {
+  const job = rt.store.get(key);
+  if (!job) {
+    rt.store.forget(key);
+    return;
+  }
+  const uid = job.metadata.uid ?? '';
+  const log = rt.ctx.logger.child({ namespace: job.metadata.namespace, name: job.metadata.name });
+  if (job.metadata.deletionTimestamp) return handleDeletion(rt, job);
+
+  const status: VisionJobStatus = job.status ?? {};
+  const now = rt.now();
+  const gen = job.metadata.generation;
+
+  if (isTerminal(status)) {
+    rt.published.delete(uid);
+    if (hasFinalizer(job)) await removeFinalizer(rt, key, uid);
+    return ttlAfterFinished(rt, key, job, now);
+  }
+
+  const invalid = specError(job);
+  if (invalid) {
+    log.info({ error: invalid }, 'invalid VisionJob spec');
+    let events: { type: 'Normal' | 'Warning'; reason: string; message: string }[] = [];
+    const written = await rt.store.updateStatus(
+      key,
+      (j) => {
+        if (isTerminal(j.status)) return undefined;
+        const r = failJob(j.status ?? {}, 'InvalidSpec', invalid, now.toISOString(), now, j.metadata.generation);
+        events = r.events;
+        return { ...r.status, observedGeneration: j.metadata.generation };
+      },
+      { uid },
+    );
+    if (written) for (const e of events) rt.ctx.recorder.event(written, e.type, e.reason, e.message);
+    return;
+  }
+
+  if (!hasFinalizer(job)) {
+    await rt.store.updateObject(
+      key,
+      (j) => (hasFinalizer(j) ? undefined : { ...j, metadata: { ...j.metadata, finalizers: [...(j.metadata.finalizers ?? []), CANCEL_FINALIZER] } }),
+      { uid },
+    );
+  }
+
+  const phase = status.phase ?? 'Pending';
+  if (phase !== 'Pending') {
+    if (status.observedGeneration !== gen) {
+      await rt.store.updateStatus(key, (j) => (j.status?.observedGeneration === j.metadata.generation ? undefined : { ...(j.status ?? {}), observedGeneration: j.metadata.generation }), { uid });
+    }
+    return;
+  }
+
+  const poolKey = poolKeyOf(job)!;
+  const pool = rt.pool(poolKey);
+  if (!pool) {
+    await setPending(rt, key, uid, 'PoolNotFound', `WorkerPool "${job.spec.pool}" not found in namespace ${job.metadata.namespace}`);
+    return;
+  }
+  if (job.spec.suspend === true) {
+    await setPending(rt, key, uid, 'Suspended', 'spec.suspend is true: the job is held until it is resumed');
+    return;
+  }
+  rt.enqueueAdmission(poolKey);
+}
+
+export async function setPending(
+  rt: VisionJobRuntime,
+  key: string,
+  uid: string,
+  reason: Parameters<typeof pendingStatus>[1],
+  message: string,
+): Promise<void> {
+  const now = rt.now();
+  await rt.store.updateStatus(
+    key,
+    (j) => {
+      const st = j.status ?? {};
+      if (st.phase !== undefined && st.phase !== 'Pending') return undefined;
+      if (j.metadata.deletionTimestamp) return undefined;
+      return pendingStatus(st, reason, message, now, j.metadata.generation);
+    },
+    { uid },
+  );
+}
+
+async function ttlAfterFinished(rt: VisionJobRuntime, key: string, job: VisionJobObject, now: Date): Promise<ReconcileResult | void> {
+  const ttl = job.spec.ttlSecondsAfterFinished;
+  const done = job.status?.completionTime;
+  if (ttl === undefined || ttl === null || !done) return;
+  const due = Date.parse(done) + ttl * 1000;
+  if (!Number.isFinite(due)) return;
+  const wait = due - now.getTime();
+  if (wait > 0) return { requeueAfterMs: wait };
+  rt.ctx.logger.info({ namespace: job.metadata.namespace, name: job.metadata.name, ttl }, 'deleting finished job after ttlSecondsAfterFinished');
+  await rt.store.delete(key, job.metadata.uid ?? '');
+}

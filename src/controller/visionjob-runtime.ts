@@ -1,0 +1,73 @@
+/**
+ * State the VisionJob side shares between its reconcilers, the events consumer and the
+ * functions the WorkerPool side calls (requeueJobOfDeadPod). One per leader term.
+ */
+import type { ControllerContext } from './context.js';
+import type { VisionJobObject, WorkerPoolObject } from './context-types.js';
+import { VisionJobStore } from './visionjob-store.js';
+
+export const CANCEL_FINALIZER = 'visionq.dev/cancel';
+/** Informer index of VisionJobs by 'namespace/pool'. */
+export const JOBS_BY_POOL_INDEX = 'pool';
+
+export function jobsByPoolIndex(job: VisionJobObject): string[] {
+  const ns = job.metadata?.namespace;
+  const pool = job.spec?.pool;
+  return ns && typeof pool === 'string' ? [`${ns}/${pool}`] : [];
+}
+
+export function objKey(obj: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+export function poolKeyOf(job: VisionJobObject): string | undefined {
+  const pool = job.spec?.pool;
+  return typeof pool === 'string' ? `${job.metadata.namespace}/${pool}` : undefined;
+}
+
+export class VisionJobRuntime {
+  readonly store: VisionJobStore;
+  /** uids published whose Queued status the cache does not show yet (counted as in flight). */
+  readonly published = new Set<string>();
+  /** Pool consumer config last ensured, per pool key ('' after a NATS reconnect). */
+  readonly consumers = new Map<string, string>();
+
+  constructor(
+    readonly ctx: ControllerContext,
+    /** Schedules an admission pass for a pool key ('namespace/pool'). */
+    readonly enqueueAdmission: (poolKey: string) => void,
+  ) {
+    this.store = new VisionJobStore(ctx);
+  }
+
+  jobsOfPool(poolKey: string): VisionJobObject[] {
+    try {
+      return this.ctx.jobs.store.byIndex(JOBS_BY_POOL_INDEX, poolKey);
+    } catch {
+      const [ns, pool] = poolKey.split('/');
+      return this.ctx.jobs.store.list().filter((j) => j.metadata.namespace === ns && j.spec?.pool === pool);
+    }
+  }
+
+  pool(poolKey: string): WorkerPoolObject | undefined {
+    return this.ctx.pools.store.get(poolKey);
+  }
+
+  now(): Date {
+    return this.ctx.clock();
+  }
+}
+
+const runtimes = new WeakMap<ControllerContext, VisionJobRuntime>();
+
+export function attachRuntime(ctx: ControllerContext, rt: VisionJobRuntime): void {
+  runtimes.set(ctx, rt);
+}
+
+export function detachRuntime(ctx: ControllerContext): void {
+  runtimes.delete(ctx);
+}
+
+export function runtimeOf(ctx: ControllerContext): VisionJobRuntime | undefined {
+  return runtimes.get(ctx);
+}

@@ -1,0 +1,174 @@
+/**
+ * Reads and writes VisionJobs for the controller.
+ *
+ * Reads come from the informer cache, overlaid with what this process wrote last (the cache
+ * lags behind our own writes by one watch event; starting from our newer copy avoids needless
+ * 409s). Writes use optimistic concurrency: PUT with the resourceVersion read, and on 409
+ * re-read from the API server and re-apply the (pure) mutation. Status goes only through
+ * /status.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { API_GROUP, API_VERSION, VISION_JOB_PLURAL } from '../api/constants.js';
+import { isConflict, isNotFound } from '../kube/api-errors.js';
+import type { ControllerContext } from './context.js';
+import type { VisionJobObject } from './context-types.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { jsonEqual, type VisionJobStatus } from './visionjob-status.js';
+
+const MAX_CONFLICT_RETRIES = 8;
+
+export class StatusWriteError extends Error {
+  override readonly name = 'StatusWriteError';
+}
+
+/** Parses resourceVersions that are numbers (etcd revisions, the sandbox); undefined otherwise. */
+function rvNumber(obj: KubernetesObject | undefined): bigint | undefined {
+  const rv = obj?.metadata?.resourceVersion;
+  return rv && /^\d+$/.test(rv) ? BigInt(rv) : undefined;
+}
+
+export function splitJobKey(key: string): { namespace: string; name: string } {
+  const i = key.indexOf('/');
+  return { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+export type Mutation<T> = (current: VisionJobObject) => T | undefined;
+
+export class VisionJobStore {
+  private readonly written = new Map<string, VisionJobObject>();
+  private readonly locks = new KeyedMutex();
+
+  constructor(private readonly ctx: Pick<ControllerContext, 'kube' | 'jobs' | 'logger'>) {}
+
+  /** The newest copy known: the cache, or what this process wrote if that is newer. */
+  get(key: string): VisionJobObject | undefined {
+    const cached = this.ctx.jobs.store.get(key);
+    const mine = this.written.get(key);
+    if (!mine) return cached;
+    if (!cached || cached.metadata.uid !== mine.metadata.uid) {
+      if (!cached) return undefined; // deleted (or not seen yet): the cache is the authority
+      this.written.delete(key);
+      return cached;
+    }
+    const a = rvNumber(cached);
+    const b = rvNumber(mine);
+    if (a !== undefined && b !== undefined && b > a) return mine;
+    this.written.delete(key);
+    return cached;
+  }
+
+  forget(key: string): void {
+    this.written.delete(key);
+  }
+
+  /**
+   * Applies `mutate` to the job's status and writes it if it changed. Returns the written (or
+   * unchanged) job, or undefined when the job does not exist (any more) or has another uid.
+   */
+  async updateStatus(
+    key: string,
+    mutate: Mutation<VisionJobStatus>,
+    opts: { uid?: string } = {},
+  ): Promise<VisionJobObject | undefined> {
+    return this.locks.run(key, async () => {
+      let job = this.get(key);
+      for (let i = 0; i < MAX_CONFLICT_RETRIES; i++) {
+        if (!job) job = await this.fetch(key);
+        if (!job || (opts.uid && job.metadata.uid !== opts.uid)) return undefined;
+        const next = mutate(job);
+        if (next === undefined || jsonEqual(next, job.status ?? {})) return job;
+        const { namespace, name } = splitJobKey(key);
+        try {
+          const written = (await this.ctx.kube.custom.replaceNamespacedCustomObjectStatus({
+            group: API_GROUP,
+            version: API_VERSION,
+            plural: VISION_JOB_PLURAL,
+            namespace,
+            name,
+            body: { ...job, status: next },
+          })) as VisionJobObject;
+          this.remember(key, written);
+          return written;
+        } catch (err) {
+          if (isNotFound(err)) return undefined;
+          if (!isConflict(err)) throw err;
+          job = await this.fetch(key);
+        }
+      }
+      throw new StatusWriteError(`status of ${key}: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`);
+    });
+  }
+
+  /** Like updateStatus for the main resource (metadata.finalizers). */
+  async updateObject(key: string, mutate: Mutation<VisionJobObject>, opts: { uid?: string } = {}): Promise<VisionJobObject | undefined> {
+    return this.locks.run(key, async () => {
+      let job = this.get(key);
+      for (let i = 0; i < MAX_CONFLICT_RETRIES; i++) {
+        if (!job) job = await this.fetch(key);
+        if (!job || (opts.uid && job.metadata.uid !== opts.uid)) return undefined;
+        const next = mutate(job);
+        if (next === undefined) return job;
+        const { namespace, name } = splitJobKey(key);
+        try {
+          const written = (await this.ctx.kube.custom.replaceNamespacedCustomObject({
+            group: API_GROUP,
+            version: API_VERSION,
+            plural: VISION_JOB_PLURAL,
+            namespace,
+            name,
+            body: next,
+          })) as VisionJobObject | undefined;
+          // Removing the last finalizer of a deleted object deletes it: nothing to remember.
+          if (written?.metadata) this.remember(key, written);
+          return written;
+        } catch (err) {
+          if (isNotFound(err)) return undefined;
+          if (!isConflict(err)) throw err;
+          job = await this.fetch(key);
+        }
+      }
+      throw new StatusWriteError(`${key}: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`);
+    });
+  }
+
+  async delete(key: string, uid: string): Promise<void> {
+    const { namespace, name } = splitJobKey(key);
+    try {
+      await this.ctx.kube.custom.deleteNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        plural: VISION_JOB_PLURAL,
+        namespace,
+        name,
+        body: { preconditions: { uid } },
+      });
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+  }
+
+  async fetch(key: string): Promise<VisionJobObject | undefined> {
+    const { namespace, name } = splitJobKey(key);
+    try {
+      const obj = (await this.ctx.kube.custom.getNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        plural: VISION_JOB_PLURAL,
+        namespace,
+        name,
+      })) as VisionJobObject;
+      this.remember(key, obj);
+      return obj;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private remember(key: string, obj: VisionJobObject): void {
+    const cached = this.ctx.jobs.store.get(key);
+    const a = rvNumber(cached);
+    const b = rvNumber(obj);
+    if (a === undefined || b === undefined || b > a) this.written.set(key, obj);
+  }
+}
