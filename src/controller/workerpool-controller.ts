@@ -1,0 +1,174 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { runController } from '../kube/controller-loop.js';
+import { WorkQueue } from '../kube/work-queue.js';
+import type { ControllerContext } from './context.js';
+import type { VisionJobObject, WorkerPoolObject } from './context-types.js';
+import { poolLoad } from './pool-load.js';
+import { PodDeathHandler, isDeadPod } from './pod-death-handler.js';
+import { natsDrainer, type DrainFn } from './worker-drain.js';
+import { POOL_LABEL } from './worker-pod-labels.js';
+import { WorkerPoolReconciler, type PoolObject } from './workerpool-reconciler.js';
+import type { VisionJobView } from './workerpool-view.js';
+import { requeueJobOfDeadPod } from './visionjob-requeue.js';
+
+export interface WorkerPoolController {
+  /** Schedules a reconcile of the pool 'namespace/name' (the manager routes ctx.enqueuePool here). */
+  enqueue(key: string): void;
+  stop(): Promise<void>;
+}
+
+export interface WorkerPoolControllerOptions {
+  /** Parallel reconciles (different pools); one pool is never reconciled twice at once. */
+  workers?: number;
+  /** The drain handshake; default: request/reply on the agent's control subject. */
+  drain?: DrainFn;
+  /** Default: G1's requeueJobOfDeadPod. */
+  requeue?: (ctx: ControllerContext, job: VisionJobObject, podName: string) => Promise<unknown>;
+  random?: () => number;
+}
+
+const JOBS_BY_POOL_INDEX = 'pool';
+
+/**
+ * The WorkerPool side of the controller (run on the leader only): scales each pool's worker pods
+ * from the exact job counts in the VisionJob cache, event-driven (every job phase change and every
+ * worker pod change enqueues the pool), and re-queues the job of a worker pod that died at once.
+ */
+export function startWorkerPoolController(
+  ctx: ControllerContext,
+  opts: WorkerPoolControllerOptions = {},
+): WorkerPoolController {
+  const logger = ctx.logger.child({ controller: 'workerpool' });
+  const queue = new WorkQueue<string>({
+    onDepthChange: (d) => ctx.metrics.workQueueDepth.set({ controller: 'workerpool' }, d),
+  });
+  const requeue = opts.requeue ?? requeueJobOfDeadPod;
+  const deaths = new PodDeathHandler<VisionJobObject & VisionJobView>(
+    () => ctx.jobs.store.list() as Array<VisionJobObject & VisionJobView>,
+    async (job, pod) => {
+      await requeue(ctx, job, pod);
+    },
+    logger,
+    () => ctx.clock().getTime(),
+  );
+  const jobsOfPool = (namespace: string, pool: string): VisionJobObject[] => {
+    try {
+      return ctx.jobs.store.byIndex(JOBS_BY_POOL_INDEX, `${namespace}/${pool}`);
+    } catch {
+      return ctx.jobs.store.list().filter((j) => j.metadata.namespace === namespace && j.spec?.pool === pool);
+    }
+  };
+  const reconciler = new WorkerPoolReconciler<VisionJobObject & VisionJobView>({
+    core: ctx.kube.core,
+    custom: ctx.kube.custom,
+    getPool: (key) => ctx.pools.store.get(key) as unknown as PoolObject | undefined,
+    listPods: () => ctx.pods.store.list(),
+    // Only the pool's jobs (an informer index): cheap even with 10k jobs in the cache.
+    listJobs: (ns, pool) => jobsOfPool(ns, pool) as Array<VisionJobObject & VisionJobView>,
+    load: (jobs, ns, pool) => poolLoad(jobs, ns, pool),
+    settings: ctx.settings,
+    drain: opts.drain ?? natsDrainer(ctx.nats),
+    deaths,
+    event: (obj, type, reason, message) => ctx.recorder.event(obj, type, reason, message),
+    clock: ctx.clock,
+    logger,
+    random: opts.random,
+  });
+
+  const enqueue = (key: string): void => queue.add(key);
+  const enqueuePodPool = (pod: V1Pod): void => {
+    const pool = pod.metadata?.labels?.[POOL_LABEL];
+    if (pool) enqueue(`${pod.metadata?.namespace}/${pool}`);
+  };
+  const enqueueJobPool = (job: VisionJobObject): void => {
+    if (typeof job.spec?.pool === 'string') enqueue(`${job.metadata.namespace}/${job.spec.pool}`);
+  };
+  /** Pod names seen deleted recently: a job whose start is reported after its pod vanished. */
+  const recentlyGone = new Map<string, number>();
+
+  const unsubscribe = [
+    ctx.pools.addEventHandler({
+      onAdd: (p) => enqueue(keyOf(p)),
+      onUpdate: (o, n) => {
+        if (
+          o.metadata.generation !== n.metadata.generation ||
+          o.metadata.uid !== n.metadata.uid ||
+          Boolean(o.metadata.deletionTimestamp) !== Boolean(n.metadata.deletionTimestamp) ||
+          !n.status
+        ) {
+          enqueue(keyOf(n));
+        }
+      },
+      onDelete: (p: WorkerPoolObject) => {
+        reconciler.forget(keyOf(p));
+        enqueue(keyOf(p));
+      },
+    }),
+    ctx.pods.addEventHandler({
+      onAdd: (pod) => {
+        if (isDeadPod(pod)) void deaths.podDied(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', `pod ${pod.status?.phase}`);
+        enqueuePodPool(pod);
+      },
+      onUpdate: (old, pod) => {
+        if (isDeadPod(pod) && !isDeadPod(old)) {
+          void deaths.podDied(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', `pod ${pod.status?.phase}`);
+        }
+        enqueuePodPool(pod);
+      },
+      onDelete: (pod) => {
+        const ns = pod.metadata?.namespace ?? '';
+        const name = pod.metadata?.name ?? '';
+        recentlyGone.set(`${ns}/${name}`, ctx.clock().getTime());
+        void deaths.podDied(ns, name, 'pod deleted');
+        enqueuePodPool(pod);
+      },
+    }),
+    ctx.jobs.addEventHandler({
+      onAdd: enqueueJobPool,
+      onUpdate: (old, job) => {
+        const oldAttempt = old.status?.currentAttempt;
+        const attempt = job.status?.currentAttempt;
+        if (old.status?.phase !== job.status?.phase || oldAttempt?.pod !== attempt?.pod || old.spec?.pool !== job.spec?.pool) {
+          enqueueJobPool(job);
+          if (old.spec?.pool !== job.spec?.pool) enqueueJobPool(old);
+          if (job.status?.phase === 'Running' && attempt?.pod && recentlyGone.has(`${job.metadata.namespace}/${attempt.pod}`)) {
+            void deaths.podDied(job.metadata.namespace ?? '', attempt.pod, 'pod deleted before its job was reported started');
+          }
+        }
+        pruneGone(recentlyGone, ctx.clock().getTime());
+      },
+      onDelete: enqueueJobPool,
+    }),
+  ];
+
+  const running = runController({
+    name: 'workerpool',
+    queue,
+    workers: opts.workers ?? 2,
+    logger,
+    reconcile: (key) => reconciler.reconcile(key),
+    metrics: {
+      onReconcile: (o) => {
+        ctx.metrics.reconcileDurationSeconds.observe({ controller: 'workerpool' }, o.durationMs / 1000);
+        if (o.outcome === 'error') ctx.metrics.reconcileErrors.inc({ controller: 'workerpool' });
+      },
+    },
+  });
+
+  return {
+    enqueue,
+    async stop() {
+      for (const u of unsubscribe) u();
+      await running.stop({ drain: true });
+    },
+  };
+}
+
+function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+function pruneGone(m: Map<string, number>, nowMs: number): void {
+  if (m.size < 256) return;
+  for (const [k, at] of m) if (nowMs - at > 600_000) m.delete(k);
+}
