@@ -9,7 +9,8 @@ export function kubeconfigYaml(serverUrl: string): string {
   return yaml.dump({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: SANDBOX_CONTEXT, cluster: { server: serverUrl } }],
+    // client-node 2.x refuses plain http unless skipTLSVerify is set; kubectl ignores it for http.
+    clusters: [{ name: SANDBOX_CONTEXT, cluster: { server: serverUrl, 'insecure-skip-tls-verify': true } }],
     users: [{ name: SANDBOX_CONTEXT, user: { token: 'visionq-sandbox' } }],
     contexts: [{ name: SANDBOX_CONTEXT, context: { cluster: SANDBOX_CONTEXT, user: SANDBOX_CONTEXT, namespace: 'default' } }],
     'current-context': SANDBOX_CONTEXT,

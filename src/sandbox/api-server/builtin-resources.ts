@@ -35,6 +35,7 @@ export function builtinResources(): ResourceInfo[] {
       statusSubresource: true,
       extraSubresources: ['log', 'binding'],
     }),
+    res('', 'v1', 'bindings', 'Binding', true, { verbs: ['create'] }),
     res('', 'v1', 'nodes', 'Node', false, { shortNames: ['no'], statusSubresource: true }),
     res('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
     res('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),

@@ -42,8 +42,8 @@ export function group(registry: ResourceRegistry, name: string): Record<string, 
   return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(name, versions) };
 }
 
-function verbsFor(_info: ResourceInfo): string[] {
-  return ALL_VERBS;
+function verbsFor(info: ResourceInfo): string[] {
+  return info.verbs ?? ALL_VERBS;
 }
 
 /** The APIResourceList of one group/version, including subresources. */

@@ -19,6 +19,8 @@ export interface ResourceInfo {
   printerColumns?: PrinterColumn[];
   /** The openAPIV3Schema of the CRD version, when present. */
   schema?: Record<string, unknown>;
+  /** Verbs when not the full set (bindings: create only). */
+  verbs?: string[];
   /** Whether this version is the storage version (CRD) or the preferred one. */
   storage?: boolean;
 }

@@ -91,6 +91,13 @@ export async function handleResource(ctx: RestContext, req: IncomingMessage, res
   if (info.namespaced && path.namespace === undefined && path.name !== undefined) {
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
   }
+  if (info.group === '' && info.plural === 'bindings') {
+    // The legacy binding endpoint: POST /api/v1/namespaces/NS/bindings with the pod's name.
+    if (method !== 'POST' || path.name !== undefined) throw methodNotAllowed();
+    const body: any = parseJson(raw);
+    ctx.service.bind(ns!, String(body?.metadata?.name ?? ''), body);
+    return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+  }
   const sub = path.subresource;
   if (sub !== undefined) return handleSubresource(ctx, req, res, info, path, q, raw, sub);
 

@@ -1,0 +1,3 @@
+import { coreSemanticsSuite } from '../../conformance/suites/core-semantics.js';
+
+coreSemanticsSuite();
