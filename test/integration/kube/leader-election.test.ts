@@ -77,8 +77,8 @@ describe('LeaderElector against the sandbox API server', () => {
     expect(leading).toEqual(new Set([leader]));
     expect([a, b].filter((e) => e.isLeader())).toHaveLength(1);
     expect(overlaps).toEqual([]);
-    // Both sides agree on who leads.
-    for (const e of [a, b]) expect(e.leader).toBe(leader);
+    // Both sides come to agree on who leads.
+    await waitFor(() => [a, b].every((e) => e.leader === leader), { message: 'both observe the leader' });
     expect(newLeaders.some((l) => l.endsWith(`sees ${leader}`))).toBe(true);
   });
 
