@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+export const REPO = resolve(import.meta.dirname, '..');
+const CLK_TCK = 100;
+
+/** CPU seconds (user + system) of a process from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 (1-based) of the full line, 12/13 after the comm.
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+export interface SpawnedAgent {
+  child: ChildProcess;
+  lines: string[];
+  logs(): string;
+}
+
+/** Runs the agent entry under tsx as a child process (what a worker pod runs). */
+export function spawnAgent(args: string[], command: string[], env: NodeJS.ProcessEnv = {}): SpawnedAgent {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/agent/main.ts'), ...args, '--', ...command], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, VISIONQ_LOG_LEVEL: 'warn', ...env },
+  });
+  const lines: string[] = [];
+  let logs = '';
+  let buf = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    logs += d.toString();
+    if (logs.length > 100_000) logs = logs.slice(-50_000);
+  });
+  return { child, lines, logs: () => logs };
+}
+
+export async function waitUntil(fn: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
+
+export function printTable(title: string, rows: Record<string, string | number>[]): void {
+  console.log(`\n${title}`);
+  console.table(rows);
+}
+
+export async function writeResult(name: string, data: unknown): Promise<string> {
+  const dir = join(REPO, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${name}.json`);
+  await writeFile(file, JSON.stringify({ name, time: new Date().toISOString(), ...(data as object) }, null, 2) + '\n');
+  return file;
+}
