@@ -77,7 +77,10 @@ export function widgetCrd(suffix: string, scope: 'Namespaced' | 'Cluster' = 'Nam
 
 /** Creates the CRD and waits until it is Established and its resource is served. */
 export async function installWidgetCrd(env: ConformanceEnv, crd: WidgetCrd): Promise<void> {
-  await env.ext.createCustomResourceDefinition({ body: crd.manifest as any });
+  // Raw JSON: client-node's serializer expects its own property names (`_default`,
+  // `xKubernetesValidations`) and would silently drop `default` and `x-kubernetes-validations`.
+  const res = await env.raw.request({ method: 'POST', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body: crd.manifest });
+  if (res.status !== 201) throw new Error(`creating CRD ${crd.name}: ${res.status} ${res.text}`);
   await waitFor(
     async () => {
       const got = await env.ext.readCustomResourceDefinition({ name: crd.name });

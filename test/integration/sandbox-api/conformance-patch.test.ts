@@ -1,0 +1,3 @@
+import { patchSuite } from '../../conformance/suites/patch.js';
+
+patchSuite();

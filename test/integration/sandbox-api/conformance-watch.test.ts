@@ -1,0 +1,3 @@
+import { watchSuite } from '../../conformance/suites/watch.js';
+
+watchSuite();
