@@ -34,6 +34,17 @@ export function timeMs(t: Date | string | undefined): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/**
+ * When a terminating pod should have been gone for a while: past that its kubelet is not
+ * finishing it (node lost) and the controller treats it as dead. Undefined when not terminating.
+ */
+export function terminatingStaleAtMs(pod: V1Pod): number | undefined {
+  const deletedAt = timeMs(pod.metadata?.deletionTimestamp);
+  if (deletedAt === undefined) return undefined;
+  const graceMs = (pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+  return deletedAt + graceMs + TERMINATING_SLACK_MS;
+}
+
 /** Classifies one worker pod; returns undefined for a terminating pod long past its grace period (treated as gone). */
 export function classifyWorkerPod(
   pod: V1Pod,
@@ -48,10 +59,9 @@ export function classifyWorkerPod(
     createdMs,
     node: pod.spec?.nodeName || undefined,
   };
-  const deletedAt = timeMs(pod.metadata?.deletionTimestamp);
-  if (deletedAt !== undefined) {
-    const graceMs = (pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
-    if (opts.nowMs > deletedAt + graceMs + TERMINATING_SLACK_MS) return undefined;
+  const staleAt = terminatingStaleAtMs(pod);
+  if (staleAt !== undefined) {
+    if (opts.nowMs > staleAt) return undefined;
     return { ...base, phase: 'terminating' };
   }
   const phase = pod.status?.phase;

@@ -7,7 +7,7 @@ import { mergePatchCustomObjectStatus } from '../kube/kube-patch.js';
 import type { DrainFn } from './worker-drain.js';
 import { buildWorkerPod, workerPodName, workerTemplateHash, WorkerTemplateError, type WorkerPodSettings } from './worker-pod-builder.js';
 import { POOL_LABEL, WORKER_LABEL } from './worker-pod-labels.js';
-import { busyPodsOf, classifyWorkerPod, type WorkerPodState } from './worker-pod-state.js';
+import { busyPodsOf, classifyWorkerPod, terminatingStaleAtMs, type WorkerPodState } from './worker-pod-state.js';
 import { WorkerIdleTracker } from './worker-idle-tracker.js';
 import { PodExpectations } from './workerpool-expectations.js';
 import { computePoolStatus, statusChanged, type PoolCondition } from './workerpool-status.js';
@@ -32,7 +32,7 @@ export interface WorkerPoolReconcilerDeps<J extends VisionJobView> {
   load(jobs: J[], namespace: string, pool: string): PoolLoadCounts;
   settings: WorkerPodSettings;
   drain: DrainFn;
-  deaths: Pick<PodDeathHandler<never>, 'sweep'>;
+  deaths: Pick<PodDeathHandler<never>, 'sweep' | 'podDied'>;
   event(obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
   clock: () => Date;
   logger: Logger;
@@ -104,9 +104,16 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     const recheckDeathsMs = this.deps.deaths.sweep(namespace, name, (p) => cached.has(p) || expected.creating.includes(p));
 
     const workers: WorkerPodState[] = [];
+    let staleCheckMs: number | undefined;
     for (const p of pods) {
       const w = classifyWorkerPod(p, { busyPods: busySet, templateHash, nowMs });
-      if (!w) continue;
+      if (!w) {
+        // Terminating long past its grace period: its node is gone and will not confirm the end.
+        void this.deps.deaths.podDied(namespace, p.metadata?.name ?? '', 'terminating long past its grace period (node lost?)');
+        continue;
+      }
+      const staleAt = terminatingStaleAtMs(p);
+      if (staleAt !== undefined) staleCheckMs = Math.min(staleCheckMs ?? Infinity, staleAt - nowMs + 100);
       // A delete we issued that the cache has not shown yet: already on its way out.
       if (expected.deleting.includes(w.name) && w.phase !== 'dead') w.phase = 'terminating';
       workers.push(w);
@@ -178,7 +185,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     this.reportCapacity(key, pool, plan);
     await this.writeStatus(pool, workers, load, plan, now, templateError, log);
 
-    const after = [plan.requeueAfterMs, retryMs, recheckDeathsMs].filter((v): v is number => v !== undefined);
+    const after = [plan.requeueAfterMs, retryMs, recheckDeathsMs, staleCheckMs].filter((v): v is number => v !== undefined);
     return after.length > 0 ? { requeueAfterMs: Math.max(50, Math.min(...after)) } : undefined;
   }
 
