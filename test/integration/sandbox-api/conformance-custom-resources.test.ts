@@ -1,0 +1,3 @@
+import { customResourcesSuite } from '../../conformance/suites/custom-resources.js';
+
+customResourcesSuite();

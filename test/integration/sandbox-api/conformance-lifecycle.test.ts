@@ -1,0 +1,3 @@
+import { lifecycleSuite } from '../../conformance/suites/lifecycle.js';
+
+lifecycleSuite();
