@@ -82,9 +82,22 @@ export const ProgressSchema = z.strictObject({
 export type Progress = z.infer<typeof ProgressSchema>;
 
 export const CurrentAttemptSchema = z.strictObject({
+  attempt: z.int32().min(0).optional().describe('Attempts started for the job (1-based) when this one started.'),
   pod: z.string().describe('Worker pod running the attempt.'),
   node: z.string().optional(),
   startedAt: timestamp().optional(),
+  ackSubject: z
+    .string()
+    .max(512)
+    .optional()
+    .describe("JetStream reply subject of the delivery: the controller NAKs it to re-queue the job at once when the pod dies."),
+  streamSeq: z.int().min(0).optional().describe('Sequence of the job message in VISIONQ_JOBS.'),
+  deliveryCount: z.int32().min(0).optional().describe('JetStream delivery count: (streamSeq, deliveryCount) orders attempts.'),
+  ended: z
+    .enum(['succeeded', 'failed', 'requeued', 'cancelled', 'rejected'])
+    .optional()
+    .describe('How the attempt ended; later reports of the same attempt are ignored.'),
+  requeuedForPod: z.string().optional().describe('Pod whose death re-queued this attempt.'),
 });
 export type CurrentAttempt = z.infer<typeof CurrentAttemptSchema>;
 
@@ -112,6 +125,7 @@ export const VisionJobStatusSchema = z.strictObject({
     .optional()
     .describe(`JSON written by the algorithm (at most ${LIMITS.resultBytes} bytes).`),
   message: z.string().max(LIMITS.messageLength).optional(),
+  queueSequence: z.int().min(0).optional().describe('Sequence of the job message in VISIONQ_JOBS (removed from the stream on cancel).'),
   observedGeneration: z.int().min(0).optional(),
 });
 export type VisionJobStatus = z.infer<typeof VisionJobStatusSchema>;
