@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { classifyApiError, describeApiError } from './api-errors.js';
 import { realClock, sleep, type Clock } from './clock.js';
@@ -29,6 +31,11 @@ export class LeaderElectionError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/** A unique candidate identity: the pod name (HOSTNAME in Kubernetes) plus a random suffix. */
+export function defaultIdentity(): string {
+  return `${process.env.POD_NAME ?? process.env.HOSTNAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
 }
 
 function toMs(t: unknown): number | undefined {

@@ -75,6 +75,19 @@ describe('kube clients and patch helpers (recording HTTP server)', () => {
     expect(kc.getCurrentUser()?.token).toBe('t0ken');
   });
 
+  it('falls back to $KUBECONFIG when no path is given', () => {
+    const saved = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = kubeconfigPath;
+    try {
+      const kc = loadKubeConfig();
+      expect(kc.getCurrentCluster()?.server).toMatch(/^http:\/\/127\.0\.0\.1:/);
+      expect(kc.getCurrentCluster()?.skipTLSVerify).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = saved;
+    }
+  });
+
   it('sends merge and JSON patches with the right Content-Type, /status included', async () => {
     const { core, custom } = makeClients(loadKubeConfig(kubeconfigPath));
     const ref = { group: 'visionq.dev', version: 'v1alpha1', plural: 'visionjobs', namespace: 'ns', name: 'j1' };

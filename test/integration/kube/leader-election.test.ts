@@ -113,4 +113,16 @@ describe('LeaderElector against the sandbox API server', () => {
     expect(overlaps).toEqual([]);
     expect((await readLease(leaseName)).spec?.holderIdentity).toBe([...leading][0]);
   });
+
+  it('a leader whose renewals hang past renewDeadline stops leading', async () => {
+    const { leaseName, a, leading, signals, ids } = pair();
+    a.start();
+    await waitFor(() => a.isLeader(), { message: 'a leads' });
+    sb.server.faults.setLatency(2500, new RegExp(`/leases/${leaseName}`));
+    await waitFor(() => signals.get(ids.a)?.aborted && leading.size === 0, {
+      message: 'leader steps down when renewals hang',
+    });
+    sb.server.faults.setLatency(0);
+    await waitFor(() => a.isLeader(), { message: 'leads again once the API answers' });
+  });
 });
