@@ -361,6 +361,7 @@ export class Agent {
       baseEnv: this.opts.baseEnv ?? process.env,
       output: this.output,
       progressPollMs: this.opts.progressPollMs ?? 500,
+      killGraceMs: this.opts.killGraceMs ?? 5000,
       onProgress: (p) => {
         r.progress = { ...p, at: Date.now() };
         const gap = this.opts.progressMinIntervalMs ?? 2000;
@@ -511,6 +512,8 @@ export class Agent {
         const name = (err as Error).name;
         if (name === 'NoRespondersError' || /no responders/i.test((err as Error).message)) return false;
         if (this.nc?.isClosed()) return false;
+        // Stopping with NATS down: give up after a while; the message comes back after ack_wait.
+        if (this.stopping && i >= 10) return false;
         this.log.warn({ err: (err as Error).message, jobUid: r.job.uid }, 'ack operation not confirmed; retrying');
         await sleep(Math.min(2000, 200 * 2 ** Math.min(i, 4)));
         if (await this.isSupersededSafe(r)) return false;

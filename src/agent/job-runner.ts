@@ -20,6 +20,8 @@ export interface AttemptSpec {
   baseEnv: NodeJS.ProcessEnv;
   output: OutputSink;
   progressPollMs: number;
+  /** SIGTERM → SIGKILL gap when the attempt times out. */
+  killGraceMs: number;
   onProgress: (p: { percent: number; message: string }) => void;
 }
 
@@ -98,7 +100,8 @@ export class JobRunner {
     const outcome = await new Promise<ProcessOutcome & { pipes: Promise<unknown> }>((resolve) => {
       let child: ChildProcess;
       try {
-        child = spawn(cmd, [...cmdArgs, ...job.args], { cwd: workDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+        // The container's own working directory is kept: commands may use relative paths.
+        child = spawn(cmd, [...cmdArgs, ...job.args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       } catch (err) {
         resolve({ exitCode: null, signal: null, timedOut: false, spawnError: (err as Error).message, pipes: Promise.resolve() });
         return;
@@ -110,7 +113,7 @@ export class JobRunner {
       ]);
       let timeout: NodeJS.Timeout | undefined;
       if (spec.deadline) {
-        timeout = setTimeout(() => this.kill('timeout', 5000), Math.max(0, spec.deadline.getTime() - Date.now()));
+        timeout = setTimeout(() => this.kill('timeout', spec.killGraceMs), Math.max(0, spec.deadline.getTime() - Date.now()));
       }
       child.once('error', (err) => {
         clearTimeout(timeout);

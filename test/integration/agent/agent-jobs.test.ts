@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentHarness, sh } from './harness.js';
 import { jobSubject } from '../../../src/queue/subjects.js';
 import type { JobEventOf } from '../../../src/queue/job-events.js';
+import { freePort } from '../../helpers/free-port.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 // Each test uses its own pool (own consumer), so they run concurrently on one server.
 describe.concurrent('agent runs jobs', () => {
@@ -108,5 +110,23 @@ describe.concurrent('agent runs jobs', () => {
     expect(agent.health().stopping).toBe(false);
     const ci = await h.consumerInfo('junk');
     expect(ci.num_ack_pending + ci.num_pending).toBe(0);
+  });
+
+  it('serves /healthz, /readyz and /metrics with job counts', async () => {
+    await h.pool('http', { ackWaitSeconds: 1 });
+    const port = await freePort();
+    await h.startAgent('http', { command: sh('exit 0'), httpPort: port, httpHost: '127.0.0.1', slots: 3 });
+    const { uid } = await h.publish('http', { name: 'http-job' });
+    await h.waitEvent(uid, (e) => e.type === 'succeeded');
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', natsConnected: true, running: 0 });
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    const metrics = await waitFor(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return text.includes('visionq_agent_jobs_total{outcome="succeeded"} 1') ? text : undefined;
+    });
+    expect(metrics).toContain('visionq_agent_slots 3');
+    expect(metrics).toContain('visionq_agent_nats_connected 1');
   });
 });
