@@ -34,7 +34,6 @@ try {
     await publishJob(js, { uid: `hb-${process.pid}-${i}`, namespace: 'bench', name: `hb-${i}`, pool: 'hb', publishedAt: new Date().toISOString() });
   }
   const startCpu = agents.map((a) => cpuSeconds(a.child.pid!));
-  const startSrv = cpuSeconds(serverPid);
   await waitUntil(async () => (await jsm.consumers.info(JOBS_STREAM, consumerName('bench', 'hb'))).num_ack_pending === JOBS && (await jsm.consumers.info(JOBS_STREAM, consumerName('bench', 'hb'))).num_pending === 0, 120_000, 'all jobs delivered');
   // Let the claims and started events settle, then measure the steady state.
   await new Promise((r) => setTimeout(r, 2000));
