@@ -286,7 +286,7 @@ describe('values that must be rejected', () => {
     ['metrics port as a string (schema: type)', { set: { 'controller.metricsPort': '8080' } }, /metricsPort/],
     ['unknown log level (schema: enum)', { set: { 'controller.logLevel': 'verbose' } }, /logLevel/],
     ['external NATS without a URL', { set: { 'nats.enabled': false } }, /url/],
-    ['a URL that is not a NATS URL', { set: { 'nats.enabled': false, 'nats.external.url': 'http://nats:4222' } }, /url/],
+    ['a URL that is not a NATS URL', { set: { 'nats.enabled': false, 'nats.external.url': 'ws://nats:8080' } }, /url/],
     ['TLS without a Secret', { set: { 'nats.tls.enabled': true } }, /nats\.tls\.secretName/],
     ['two replicas without leader election', { set: { 'controller.leaderElection.enabled': false } }, /leaderElection/],
     ['ServiceMonitor without the metrics Service', { set: { 'metrics.serviceMonitor.enabled': true, 'metrics.service.enabled': false } }, /metrics\.service\.enabled/],
