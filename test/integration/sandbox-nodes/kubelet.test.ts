@@ -181,16 +181,18 @@ describe('sandbox process kubelet', () => {
     const pidFile = join(c.work, `${name}.pid`);
     await c.core.createNamespacedPod({
       namespace: 'default',
-      body: shPod(name, `trap 'echo got-term > ${marker}; exit 0' TERM; echo $$ > ${pidFile}; while true; do sleep 0.1; done`, {
+      body: shPod(name, `trap 'echo got-term > ${marker}; exit 0' TERM; echo $$$$ > ${pidFile}; while true; do sleep 0.1; done`, {
         terminationGracePeriodSeconds: 20,
       }),
     });
     await phase(name, 'Running');
-    await waitFor(() => existsSync(pidFile));
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(isAlive(pid)).toBe(true);
     await c.core.deleteNamespacedPod({ name, namespace: 'default' });
     await waitFor(async () => !(await readPod(c.core, name)), { timeoutMs: 10_000, message: 'pod gone after SIGTERM' });
     expect(readFileSync(marker, 'utf8').trim()).toBe('got-term');
-    expect(isAlive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+    expect(isAlive(pid)).toBe(false);
   });
 
   it('graceful deletion: SIGKILL after the grace period for a process that ignores SIGTERM', async () => {
@@ -198,13 +200,14 @@ describe('sandbox process kubelet', () => {
     const pidFile = join(c.work, `${name}.pid`);
     await c.core.createNamespacedPod({
       namespace: 'default',
-      body: shPod(name, `trap '' TERM; echo $$ > ${pidFile}; while true; do sleep 0.1; done`, {
+      body: shPod(name, `trap '' TERM; echo $$$$ > ${pidFile}; while true; do sleep 0.1; done`, {
         terminationGracePeriodSeconds: 1,
       }),
     });
     await phase(name, 'Running');
-    await waitFor(() => existsSync(pidFile));
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'));
     const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(isAlive(pid)).toBe(true);
     await c.core.deleteNamespacedPod({ name, namespace: 'default' });
     // Still there while the grace period runs, with the deletion recorded.
     const deleting = await readPod(c.core, name);
