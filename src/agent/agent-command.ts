@@ -132,28 +132,25 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const agent = new Agent(opts);
   let signals = 0;
   let stopped: Promise<void> | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
+  let onFirstSignal!: () => void;
+  const signalled = new Promise<'signal'>((r) => (onFirstSignal = () => r('signal')));
+  const onSignal = () => {
     signals++;
-    // First signal: graceful; second: re-queue running jobs now.
+    // First signal: graceful; a second one re-queues running jobs at once.
     stopped = agent.stop({ graceMs: signals > 1 ? 0 : undefined, reason: 'sigterm' });
-    void sig;
+    onFirstSignal();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  try {
-    await agent.start();
-  } catch (err) {
-    process.stderr.write(`visionq agent: ${(err as Error).message}\n`);
+  // A signal while still connecting (NATS unreachable) must end the process too.
+  const first = await Promise.race([agent.start().then(() => 'started' as const, (err: Error) => err), signalled]);
+  if (first instanceof Error && !stopped) {
+    process.stderr.write(`visionq agent: ${first.message}\n`);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    const t = setInterval(() => {
-      if (stopped) {
-        clearInterval(t);
-        resolve();
-      }
-    }, 100);
-  });
+  await signalled;
   // A second signal may have started a faster stop: wait for whichever finishes.
   while (stopped) {
     const s = stopped;

@@ -617,7 +617,7 @@ export class Agent {
       try {
         return await fn();
       } catch (err) {
-        if (i >= attempts || this.nc?.isClosed()) throw err;
+        if (i >= attempts || this.nc?.isClosed() || (this.stopping && !this.running.size && attempts === Infinity)) throw err;
         if (i === 1 || i % 10 === 0) this.log.warn({ err: (err as Error).message, attempt: i }, `${what} failed; retrying`);
         await sleep(Math.min(5000, 200 * 2 ** Math.min(i, 5)));
       }
