@@ -134,7 +134,8 @@ export class Informer<T extends KubernetesObject> {
         if (signal.aborted) break;
         this.stats.errors++;
         const cls = classifyApiError(err);
-        if (cls === 'expired') {
+        // An expired watch relists at once; a list that itself answers 410 backs off like any error.
+        if (cls === 'expired' && !needList) {
           // The cache is older than what the server keeps: relist now; backoff only if that fails.
           this.stats.relistsAfterExpiry++;
           this.log.info({ rv: this.lastResourceVersion }, 'resourceVersion expired, relisting');
