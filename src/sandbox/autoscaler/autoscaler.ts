@@ -5,6 +5,7 @@ import { describeApiError, EventRecorder, Informer, isNotFound, sleep } from '..
 import type { KubeletHandle, SimNodeSpec } from '../kubelet/index.js';
 import { nodeObject } from '../kubelet/node-object.js';
 import { kubeNow } from '../kubelet/time.js';
+import { isNodeReady } from '../scheduler/node-fit.js';
 import { activePodsOn, isPendingUnbound, isUnschedulable, TO_BE_DELETED_TAINT } from './cluster-snapshot.js';
 import { evictionBlocker, isDaemonSetPod } from './pod-eviction.js';
 import { planScaleDown } from './scale-down-planner.js';
@@ -57,15 +58,15 @@ export class Autoscaler {
     this.pods = new Informer<V1Pod>({ kc: opts.kc, path: '/api/v1/pods', logger: opts.logger, name: 'autoscaler-pods' });
     this.nodes = new Informer<V1Node>({ kc: opts.kc, path: '/api/v1/nodes', logger: opts.logger, name: 'autoscaler-nodes' });
     const changed = (): void => this.trigger();
-    this.pods.addEventHandler({ onAdd: changed, onUpdate: changed, onDelete: changed });
-    this.nodes.addEventHandler({
-      onAdd: (n) => {
-        this.clearProvisioning(n.metadata?.name ?? '');
+    this.pods.addEventHandler({
+      onAdd: changed,
+      onUpdate: changed,
+      onDelete: (pod) => {
+        this.notTriggered.delete(pod.metadata?.uid ?? '');
         this.trigger();
       },
-      onUpdate: changed,
-      onDelete: changed,
     });
+    this.nodes.addEventHandler({ onAdd: changed, onUpdate: changed, onDelete: changed });
   }
 
   async start(): Promise<void> {
@@ -121,9 +122,11 @@ export class Autoscaler {
   }
 
   private async scan(): Promise<void> {
-    const nodes = this.nodes.store.list();
     const pods = this.pods.store.list();
-    for (const n of nodes) this.clearProvisioning(n.metadata?.name ?? '');
+    // A new node stays "upcoming" until it is Ready: registered-but-not-Ready nodes take no
+    // pods yet, and counting them as neither would make the next scan add another.
+    for (const n of this.nodes.store.list()) if (isNodeReady(n)) this.clearProvisioning(n.metadata?.name ?? '');
+    const nodes = this.nodes.store.list().filter((n) => !this.provisioning.has(n.metadata?.name ?? ''));
     const scaledUp = this.scaleUp(nodes, pods);
     // Like the real autoscaler, no scale-down in a loop that scaled up or while nodes boot.
     if (scaledUp || this.provisioning.size > 0) {

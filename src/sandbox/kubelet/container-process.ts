@@ -15,6 +15,8 @@ export interface ContainerProcessSpec {
   env: Record<string, string>;
   cwd: string;
   logPath: string;
+  /** Start the log afresh (a new pod) instead of appending (a restarted container). */
+  truncateLog?: boolean;
 }
 
 /**
@@ -34,7 +36,7 @@ export class ContainerProcess {
     let fd: number | undefined;
     try {
       mkdirSync(dirname(spec.logPath), { recursive: true });
-      fd = openSync(spec.logPath, 'a');
+      fd = openSync(spec.logPath, spec.truncateLog ? 'w' : 'a');
       mkdirSync(spec.cwd, { recursive: true });
       child = spawn(spec.argv[0], spec.argv.slice(1), {
         cwd: spec.cwd,

@@ -130,6 +130,9 @@ export class PodWorker {
     this.abort.abort();
     const procs = this.liveProcesses();
     this.log.info({ processes: procs.length }, 'terminating pod');
+    for (const s of [...this.initSlots, ...this.mainSlots]) {
+      if (s.proc?.running) void this.deps.recorder.event(this.podRef(), 'Normal', 'Killing', `Stopping container ${s.spec.name}`);
+    }
     for (const p of procs) p.killGroup('SIGTERM');
     await Promise.all(procs.map((p) => p.exited));
     await this.running;
@@ -268,6 +271,8 @@ export class PodWorker {
       env: { ...baseEnv(this.pod), ...env },
       cwd,
       logPath: join(this.deps.podLogDir, this.namespace, this.name, `${c.name}.log`),
+      // A pod re-created under the same name must not show its predecessor's output.
+      truncateLog: !slot.everStarted,
     });
     slot.proc = proc;
     slot.pid = proc.pid;
@@ -276,6 +281,7 @@ export class PodWorker {
       slot.state = { kind: 'running', startedAt };
       slot.everStarted = true;
       this.syncer.markDirty();
+      void this.deps.recorder.event(this.podRef(), 'Normal', 'Started', `Started container ${c.name}`);
       this.log.debug({ container: c.name, pid: proc.pid }, 'container started');
     }
     const exit: ExitInfo = await proc.exited;
