@@ -1,0 +1,3 @@
+import { discoverySuite } from '../../conformance/suites/discovery.js';
+
+discoverySuite();

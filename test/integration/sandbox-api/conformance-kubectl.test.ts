@@ -1,0 +1,3 @@
+import { kubectlSuite } from '../../conformance/suites/kubectl.js';
+
+kubectlSuite();
