@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentHarness, pidAlive, sh } from './harness.js';
-import { controlSubject } from '../../../src/queue/subjects.js';
+import { JOBS_STREAM, consumerName, controlSubject } from '../../../src/queue/subjects.js';
 import type { JobEventOf } from '../../../src/queue/job-events.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
@@ -100,5 +100,29 @@ describe.concurrent('agent disruptions', () => {
     await h.waitEvent(uid, (e) => e.type === 'succeeded');
     const r = (await h.nc.request(controlSubject(h.ns, 'pod-drain2', 'drain'), '{}', { timeout: 5000 })).json();
     expect(r).toMatchObject({ accepted: false, reason: 'recently-took-job' });
+  });
+
+  it('on stop re-queues at once a job whose progress says it cannot finish within the grace period', async () => {
+    await h.pool('estimate', { ackWaitSeconds: 30 });
+    const agent = await h.startAgent('estimate', {
+      pod: 'pod-estimate',
+      command: sh('sleep 0.3; echo \'{"percent":1,"message":"slow"}\' > "$VISIONQ_PROGRESS_FILE"; sleep 60'),
+      killGraceMs: 1000,
+    });
+    const { uid } = await h.publish('estimate', { name: 'estimate' });
+    await h.waitEvent(uid, (e) => e.type === 'progress');
+    // 1 % after ~0.3 s: about 30 s left, beyond the 20 s grace period.
+    const outcome = await Promise.race([
+      agent.stop({ graceMs: 20_000 }).then(() => 'stopped'),
+      new Promise((r) => setTimeout(() => r('waited for the grace period'), 15_000)),
+    ]);
+    expect(outcome).toBe('stopped');
+    const req = (await h.waitEvent(uid, (e) => e.type === 'requeued')) as JobEventOf<'requeued'>;
+    expect(req.reason).toBe('sigterm');
+    // ack_wait is 30 s: getting it again now proves it was NAKed.
+    const consumer = await h.js.consumers.get(JOBS_STREAM, consumerName(h.ns, 'estimate'));
+    const again = await consumer.next({ expires: 5000 });
+    expect(again?.info.deliveryCount).toBe(2);
+    again?.ack();
   });
 });
