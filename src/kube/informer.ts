@@ -28,6 +28,11 @@ export interface InformerOptions<T> {
   watchTimeoutSeconds?: number;
   backoff?: BackoffOptions;
   indexers?: Record<string, IndexFunc<T>>;
+  /**
+   * Applied to every object before it is cached (trim what the controller never reads to save
+   * memory). Default: drop metadata.managedFields, often the largest part of an object.
+   */
+  transform?: (obj: T) => T;
   logger?: Logger;
   /** For logs. */
   name?: string;
@@ -183,7 +188,7 @@ export class Informer<T extends KubernetesObject> {
         apiVersion: page.apiVersion,
         kind: page.kind?.endsWith('List') ? page.kind.slice(0, -4) : undefined,
       };
-      for (const item of page.items ?? []) items.push(this.withKind(item));
+      for (const item of page.items ?? []) items.push(this.prepare(item));
       rv = page.metadata?.resourceVersion ?? rv;
       cont = page.metadata?.continue || undefined;
       if (!cont) break;
@@ -255,7 +260,7 @@ export class Informer<T extends KubernetesObject> {
         break;
       case 'ADDED':
       case 'MODIFIED': {
-        const fresh = this.withKind(obj);
+        const fresh = this.prepare(obj);
         const old = this.store.get(objectKey(fresh));
         // Same resourceVersion = already seen (e.g. replayed around a reconnect): not news.
         if (old && old.metadata?.resourceVersion === rv) break;
@@ -266,7 +271,7 @@ export class Informer<T extends KubernetesObject> {
       }
       case 'DELETED': {
         const old = this.store.delete(objectKey(obj));
-        if (old) this.emitDelete(this.withKind(obj));
+        if (old) this.emitDelete(this.prepare(obj));
         break;
       }
       default:
@@ -280,8 +285,9 @@ export class Informer<T extends KubernetesObject> {
     for (const obj of this.store.list()) this.emitUpdate(obj, obj);
   }
 
-  /** List items of core kinds come without apiVersion/kind; fill them in from the list. */
-  private withKind(obj: T): T {
+  /** Applies the transform; list items of core kinds lack apiVersion/kind: fill them in from the list. */
+  private prepare(raw: T): T {
+    const obj = (this.opts.transform ?? dropManagedFields)(raw);
     if (obj.kind && obj.apiVersion) return obj;
     if (!this.listKind?.kind) return obj;
     return { ...obj, apiVersion: obj.apiVersion ?? this.listKind.apiVersion, kind: obj.kind ?? this.listKind.kind };
@@ -307,6 +313,11 @@ export class Informer<T extends KubernetesObject> {
       this.log.error({ err }, 'informer event handler threw');
     }
   }
+}
+
+function dropManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
 }
 
 /** `/api/v1/pods` + `ns` → `/api/v1/namespaces/ns/pods`. */

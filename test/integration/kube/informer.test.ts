@@ -198,15 +198,20 @@ describe('Informer against the sandbox API server', () => {
     expect(anomalies).toEqual([]);
   });
 
-  it('re-delivers cached objects on resync and filters by label selector', async () => {
+  it('re-delivers cached objects on resync, filters by label selector, transforms before caching', async () => {
     const ns = await newNamespace();
     await clients.core.createNamespacedConfigMap({ namespace: ns, body: cm(ns, 'match') });
     await clients.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'other', namespace: ns } } });
-    const inf = informer(ns, { resyncMs: 50, labelSelector: 'app=informer-test' });
+    const inf = informer(ns, {
+      resyncMs: 50,
+      labelSelector: 'app=informer-test',
+      transform: (o) => ({ ...o, data: undefined }),
+    });
     const { counts } = mirrorOf(inf);
     inf.start();
     await inf.waitForSync();
     expect(inf.store.keys()).toEqual([`${ns}/match`]);
+    expect(inf.store.get(`${ns}/match`)?.data).toBeUndefined();
     await waitFor(() => counts.resync >= 2, { message: 'resync updates' });
   });
 
