@@ -37,3 +37,36 @@ export function poolManifest(name: string, spec: Record<string, unknown> = {}, f
   };
 }
 
+
+/** Small seeded PRNG (mulberry32): the randomized run and its benchmark repeat exactly. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type ArrivalStep = { kind: 'job'; name: string; durationSeconds: number } | { kind: 'pause'; ms: number };
+
+/** Bursts of jobs of mixed lengths separated by pauses (within a burst jobs arrive 0-200 ms apart). */
+export function randomArrivals(
+  random: () => number,
+  o: { bursts: number; jobsPerBurst: [number, number]; durationSeconds: [number, number]; pauseMs: [number, number]; prefix?: string },
+): ArrivalStep[] {
+  const between = (lo: number, hi: number): number => lo + (hi - lo) * random();
+  const steps: ArrivalStep[] = [];
+  let n = 0;
+  for (let b = 0; b < o.bursts; b++) {
+    const count = Math.round(between(o.jobsPerBurst[0], o.jobsPerBurst[1]));
+    for (let i = 0; i < count; i++) {
+      steps.push({ kind: 'job', name: `${o.prefix ?? 'rnd'}-${n++}`, durationSeconds: Math.round(between(o.durationSeconds[0], o.durationSeconds[1]) * 10) / 10 });
+      if (i < count - 1) steps.push({ kind: 'pause', ms: Math.round(between(0, 200)) });
+    }
+    if (b < o.bursts - 1) steps.push({ kind: 'pause', ms: Math.round(between(o.pauseMs[0], o.pauseMs[1])) });
+  }
+  return steps;
+}

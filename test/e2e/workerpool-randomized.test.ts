@@ -1,0 +1,39 @@
+/**
+ * A compact randomized run (fixed seed): jobs of mixed lengths arrive in bursts with pauses long
+ * enough for workers to be scaled down in between. Every job must succeed and no job may be
+ * disrupted: scale-down only ever removes idle workers.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { counts, createJob, createPool, poolManifest, startHarness, waitAllSucceeded, type Harness } from './workerpool-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { mulberry32, randomArrivals } from './workerpool-fixtures.js';
+
+describe('randomized elastic run', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ nodes: 2, maxNodes: 5, nodeProvisionSeconds: 1, nodeScaleDownSeconds: 1 });
+  });
+
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('bursts and pauses: every job Succeeded, zero disruptions, pool ends at zero', async () => {
+    await createPool(h, poolManifest('mixed', { maxReplicas: 5, scaleDownDelaySeconds: 1 }));
+    const plan = randomArrivals(mulberry32(20261123), { bursts: 4, jobsPerBurst: [2, 7], durationSeconds: [0.3, 2.5], pauseMs: [1_500, 3_000] });
+    const names: string[] = [];
+    for (const step of plan) {
+      if (step.kind === 'pause') {
+        await new Promise((r) => setTimeout(r, step.ms)); // the workload's own rhythm, not a wait for a condition
+        continue;
+      }
+      names.push(step.name);
+      await createJob(h, step.name, 'mixed', { video: step.name, durationSeconds: step.durationSeconds });
+    }
+    const done = await waitAllSucceeded(h, names, 120_000);
+    for (const j of done) expect(counts(j)).toMatchObject({ phase: 'Succeeded', disruptions: 0, failures: 0 });
+    expect(h.pods.maxAliveOf('mixed')).toBeLessThanOrEqual(5);
+    await waitFor(() => h.pods.podsOf('mixed').length === 0, { timeoutMs: 30_000, message: 'pool back to zero' });
+  });
+});
