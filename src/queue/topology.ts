@@ -51,11 +51,18 @@ export async function ensureStreams(jsm: JetStreamManager, opts: StreamsOptions 
     duplicate_window: nanos(Math.min(opts.eventsMaxAgeMs ?? 7 * DAY, 10 * 60_000)),
     num_replicas: 1,
   });
-  await new Kvm(jsm.jetstream()).create(ATTEMPTS_BUCKET, {
-    history: 1,
-    ttl: opts.attemptsMaxAgeMs ?? 30 * DAY,
-    storage: StorageType.File,
-  });
+  const attemptsMaxAge = nanos(opts.attemptsMaxAgeMs ?? 30 * DAY);
+  let kvInfo: StreamInfo | undefined;
+  try {
+    kvInfo = await jsm.streams.info(`KV_${ATTEMPTS_BUCKET}`);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  if (!kvInfo) {
+    await new Kvm(jsm.jetstream()).create(ATTEMPTS_BUCKET, { history: 1, ttl: opts.attemptsMaxAgeMs ?? 30 * DAY, storage: StorageType.File });
+  } else if (kvInfo.config.max_age !== attemptsMaxAge) {
+    await jsm.streams.update(kvInfo.config.name, { ...kvInfo.config, max_age: attemptsMaxAge });
+  }
   return { jobs, events };
 }
 

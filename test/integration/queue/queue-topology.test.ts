@@ -18,6 +18,7 @@ import {
   ensurePoolConsumer,
   ensureStreams,
   nakByAckSubject,
+  termByAckSubject,
   publishJob,
   subscribeMaxDeliveries,
   connectNats,
@@ -48,7 +49,8 @@ describe('queue topology and protocol on nats-server 2.9', () => {
     expect(first.events.config).toMatchObject({ retention: 'limits' });
     const again = await ensureStreams(jsm, { jobsMaxMsgs: 100 });
     expect(again.jobs.created).toEqual(first.jobs.created);
-    const changed = await ensureStreams(jsm, { jobsMaxMsgs: 5, eventsMaxAgeMs: 3600_000 });
+    const changed = await ensureStreams(jsm, { jobsMaxMsgs: 5, eventsMaxAgeMs: 3600_000, attemptsMaxAgeMs: 7200_000 });
+    expect((await jsm.streams.info(`KV_${ATTEMPTS_BUCKET}`)).config.max_age).toBe(7200_000 * 1e6);
     expect(changed.jobs.config.max_msgs).toBe(5);
     expect(changed.events.config.max_age).toBe(3600_000 * 1e6);
     expect((await jsm.streams.info(EVENTS_STREAM)).config.max_age).toBe(3600_000 * 1e6);
@@ -130,6 +132,21 @@ describe('queue topology and protocol on nats-server 2.9', () => {
     // Concurrent claims of the same delivery: exactly one wins.
     const results = await Promise.all([1, 2, 3].map((i) => store.claim('u2', { streamSeq: 9, deliveryCount: 1 }, `pod-${i}`)));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
+  });
+
+  it('sends plain +TERM on 2.9, where a +TERM with a reason is ignored and the job would come back', async () => {
+    await ensurePoolConsumer(jsm, { namespace: 'ns', pool: 'term', ackWaitSeconds: 1, maxAckPending: 10, maxDeliver: 5 });
+    const consumer = await js.consumers.get(JOBS_STREAM, consumerName('ns', 'term'));
+    const reasonSupported = detectServerFeatures(nc).termReason;
+    await publishJob(js, job('term-reason', 'term'));
+    const m1 = await consumer.next({ expires: 5000 });
+    await termByAckSubject(nc, (m1 as unknown as { reply: string }).reply, { reason: 'bad input' });
+    const back = await consumer.next({ expires: 2500 });
+    expect(back !== null).toBe(!reasonSupported);
+    // Plain +TERM (what the agent sends on 2.9) removes the job for good.
+    if (back) await termByAckSubject(nc, (back as unknown as { reply: string }).reply);
+    expect(await consumer.next({ expires: 2000 })).toBeNull();
+    expect((await jsm.consumers.info(JOBS_STREAM, consumerName('ns', 'term'))).num_ack_pending).toBe(0);
   });
 
   it('detects nats-server 2.9 features as off', () => {
