@@ -1,0 +1,3 @@
+import { sandboxFaultsSuite } from '../../conformance/suites/sandbox-faults.js';
+
+sandboxFaultsSuite();
