@@ -227,16 +227,24 @@ export class Autoscaler {
       { key: TO_BE_DELETED_TAINT, value: String(Math.floor(Date.now() / 1000)), effect: 'NoSchedule' },
     ];
     await this.core.patchNode({ name, body: { spec: { taints } } }, MERGE_PATCH);
-    // Fresh from the server, not the cache: the scheduler may have just placed a pod here.
-    const onNode = (await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` })).items;
-    const pods = activePodsOn(name, onNode).filter((p) => !isDaemonSetPod(p));
+    const untaint = async (): Promise<void> => {
+      await this.core
+        .patchNode({ name, body: { spec: { taints: taints.filter((t) => t.key !== TO_BE_DELETED_TAINT) } } }, MERGE_PATCH)
+        .catch((err) => this.opts.logger.warn({ node: name, err: describeApiError(err) }, 'cannot remove scale-down taint'));
+    };
+    let pods: V1Pod[];
+    try {
+      // Fresh from the server, not the cache: the scheduler may have just placed a pod here.
+      const onNode = (await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` })).items;
+      pods = activePodsOn(name, onNode).filter((p) => !isDaemonSetPod(p));
+    } catch (err) {
+      await untaint();
+      throw err;
+    }
     const blocker = pods.map((p) => evictionBlocker(p)).find(Boolean);
     if (blocker) {
       this.opts.logger.info({ node: name, blocker }, 'scale-down cancelled');
-      await this.core.patchNode(
-        { name, body: { spec: { taints: taints.filter((t) => t.key !== TO_BE_DELETED_TAINT) } } },
-        MERGE_PATCH,
-      );
+      await untaint();
       return;
     }
     this.opts.logger.info({ node: name, pods: pods.length }, 'scaling down node');
@@ -246,7 +254,9 @@ export class Autoscaler {
       try {
         await this.core.deleteNamespacedPod({ name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? 'default' });
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        if (isNotFound(err)) continue;
+        await untaint();
+        throw err;
       }
     }
     // Give evicted pods their grace period (the kubelet finishes their deletion), then go.

@@ -13,6 +13,8 @@ export const DEFAULT_SCHEDULER = 'default-scheduler';
 const EVENT_REPEAT_MS = 60_000;
 /** Safety net: pending pods are retried this often even without any cluster change. */
 const RESYNC_MS = 5_000;
+/** Retry after a failed binding (the API server hiccuped). */
+const BIND_RETRY_MS = 300;
 
 export interface SchedulerOptions {
   kc: KubeConfig;
@@ -43,6 +45,7 @@ export class Scheduler {
   private passAgain = false;
   private debounce: NodeJS.Timeout | undefined;
   private resync: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -72,6 +75,7 @@ export class Scheduler {
     this.stopped = true;
     clearInterval(this.resync);
     clearTimeout(this.debounce);
+    clearTimeout(this.retryTimer);
     await Promise.all([this.pods.stop(), this.nodes.stop()]);
     await this.passRunning;
   }
@@ -161,8 +165,20 @@ export class Scheduler {
       let u = used.get(nodeName);
       if (!u) used.set(nodeName, (u = new Map()));
       for (const [k, v] of request) u.set(k, (u.get(k) ?? 0) + v);
-      if (!(await this.bind(pod, nodeName))) this.assumed.delete(uid);
+      if (!(await this.bind(pod, nodeName))) {
+        this.assumed.delete(uid);
+        // Like the scheduler's backoff queue: try again soon, not only on the next change.
+        this.retryLater();
+      }
     }
+  }
+
+  private retryLater(): void {
+    if (this.stopped || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.trigger();
+    }, BIND_RETRY_MS);
   }
 
   private async bind(pod: V1Pod, nodeName: string): Promise<boolean> {

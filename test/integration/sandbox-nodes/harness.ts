@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { loadKubeConfig } from '../../../src/kube/kube-clients.js';
 import { startSandboxApi, type SandboxApi } from '../../helpers/sandbox-api.js';
 import { startKubelet, type KubeletHandle, type SimNodeSpec } from '../../../src/sandbox/kubelet/index.js';
@@ -38,8 +39,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   };
   // startSandboxApi's kc lacks skipTLSVerify, which client-node 2.x needs for plain http.
   const kc = loadKubeConfig(api.kubeconfigPath);
+  // Faults make the components warn on purpose; LOG_LEVEL=debug shows everything.
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'error' });
   try {
-    const scheduler = await startScheduler({ kc });
+    const scheduler = await startScheduler({ kc, logger });
     stops.push(() => scheduler.stop());
     const kubelet = await startKubelet({
       kc,
@@ -48,10 +51,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       defaultWorkingDir: work,
       restartBackoff: { initialMs: 100, maxMs: 1_000 },
       stopGraceMs: 500,
+      logger,
     });
     stops.push(() => kubelet.stop());
     if (opts.autoscaler) {
-      const autoscaler = await startAutoscaler({ kc, kubelet, ...opts.autoscaler });
+      const autoscaler = await startAutoscaler({ kc, kubelet, logger, ...opts.autoscaler });
       stops.push(() => autoscaler.stop());
     }
     return { api, kc, core: kc.makeApiClient(CoreV1Api), kubelet, podLogDir, work, stop };
