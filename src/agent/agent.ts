@@ -104,6 +104,9 @@ export class Agent {
   private controlSub?: Subscription;
   private http?: Server;
   private readonly running = new Map<string, RunningJob>();
+  /** Jobs between delivery and start (attempt claim): a cancel for them is applied at start. */
+  private readonly claimingUids = new Set<string>();
+  private readonly pendingCancels = new Set<string>();
   /** Messages being claimed (slot taken, not yet running). */
   private claiming = 0;
   private ackWaitMs = 30_000;
@@ -313,15 +316,18 @@ export class Agent {
       return;
     }
     let claim;
+    this.claimingUids.add(job.uid);
     try {
       claim = await this.retry('claim attempt', () => this.attempts!.claim(job.uid, ref, this.pod), 5);
     } catch (err) {
+      this.claimingUids.delete(job.uid);
       this.claiming--;
       this.log.error({ err, jobUid: job.uid }, 'cannot claim attempt: re-queueing');
       await nakConfirmed(this.nc!, ackSubject, 1000).catch(() => undefined);
       return;
     }
     if (!claim.ok) {
+      this.claimingUids.delete(job.uid);
       this.claiming--;
       this.log.warn({ jobUid: job.uid, ...ref, claimed: claim.record }, 'delivery older than the claimed attempt: ignored');
       if (claim.record.streamSeq > ref.streamSeq) await termByAckSubject(this.nc!, ackSubject).catch(() => undefined);
@@ -371,7 +377,9 @@ export class Agent {
       },
     });
     this.running.set(job.uid, r);
+    this.claimingUids.delete(job.uid);
     this.claiming--;
+    if (this.pendingCancels.delete(job.uid)) r.runner.kill('cancel', 1000);
     this.metrics.running.set(this.running.size);
     this.log.info({ jobUid: job.uid, job: job.name, attempt, ...ref }, 'job started');
 
@@ -581,6 +589,13 @@ export class Agent {
     switch (verb) {
       case 'cancel': {
         const uid = String(body.jobUid ?? '');
+        if (!this.running.has(uid) && this.claimingUids.has(uid)) {
+          // Delivered but not started yet: cancel it as soon as it starts.
+          this.pendingCancels.add(uid);
+          const deadline = Date.now() + 5000;
+          while (!this.running.has(uid) && this.claimingUids.has(uid) && Date.now() < deadline) await sleep(10);
+          if (!this.running.has(uid)) this.pendingCancels.delete(uid);
+        }
         const r = this.running.get(uid);
         if (!r) return { ok: false, state: 'not-running' };
         this.log.info({ jobUid: uid }, 'cancel requested');

@@ -92,6 +92,8 @@ export class JobRunner {
       VISIONQ_INPUT: JSON.stringify(job.input),
       VISIONQ_WORK_DIR: workDir,
     };
+    // Cancelled before the process even started.
+    if (this.killedBy) return { exitCode: null, signal: null, timedOut: false, killedBy: this.killedBy, durationMs: Date.now() - started };
     const [cmd, ...cmdArgs] = spec.command;
     if (!cmd) throw new Error('no command to run');
     const prefix = `[${job.name}] `;
@@ -148,6 +150,7 @@ export class JobRunner {
   /** SIGTERM to the process group, SIGKILL after `graceMs`. The first reason wins. */
   kill(reason: KillReason, graceMs: number): void {
     if (this.exited) return;
+    // Before spawn: run() sees killedBy and does not start the process.
     this.killedBy ??= reason;
     this.killGroup('SIGTERM');
     clearTimeout(this.killTimer);
