@@ -46,7 +46,7 @@ describe('stale attempts', () => {
     // Long ack_wait: only the explicit NAK below causes the second delivery.
     await h.pool('stale', { ackWaitSeconds: 9 });
     // Attempt 1 finishes (exit 0) after the job moved on; attempt 2 runs a bit longer, then fails once.
-    const script = sh('if [ "$VISIONQ_ATTEMPT" = 1 ]; then sleep 1.5; exit 0; fi; sleep 2; exit 1');
+    const script = sh('if [ "$VISIONQ_ATTEMPT" = 1 ]; then sleep 3; exit 0; fi; sleep 2; exit 1');
     const a = await h.startAgent('stale', { pod: 'pod-stale-a', command: script });
     const { uid } = await h.publish('stale', { name: 'stale', retries: 0 });
     const s1 = (await h.waitEvent(uid, (e) => e.type === 'started')) as JobEventOf<'started'>;
