@@ -8,6 +8,7 @@ import { ObjectStore } from './store.js';
 import { ResourceService } from './resource-service.js';
 import { wireCrdServing } from './crd-serving.js';
 import { GarbageCollector } from './garbage-collector.js';
+import { NamespaceController } from './namespace-controller.js';
 import { WatchHub } from './watch.js';
 import { FaultState, type FaultSwitches } from './faults.js';
 import { handleResource, sendJson, verbOf, type RestContext } from './rest-handlers.js';
@@ -62,6 +63,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   service.bootstrap();
   const gc = new GarbageCollector(store, registry, service, logger);
   gc.start();
+  const namespaces = new NamespaceController(store, registry, service, clock, logger);
+  namespaces.start();
   const watches = new WatchHub(store, (info, o) => service.present(info, o), opts.bookmarkIntervalMs ?? 5_000, clock, logger);
   const faults = new FaultState(() => watches.dropAll(), () => store.compact());
   const ctx: RestContext = { registry, service, watches, faults, clock, podLogDir: opts.podLogDir };
@@ -148,6 +151,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     faults,
     close: async () => {
       gc.stop();
+      namespaces.stop();
       watches.dropAll();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

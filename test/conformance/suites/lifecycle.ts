@@ -105,6 +105,13 @@ export function lifecycleSuite(): void {
       );
     });
 
+    it('a new namespace gets a default ServiceAccount', async () => {
+      await waitFor(
+        async () => env.core.readNamespacedServiceAccount({ name: 'default', namespace: env.namespace }).then(() => true, () => false),
+        { timeoutMs: 30_000, message: 'default service account' },
+      );
+    });
+
     it('deleting a namespace removes its objects and then the namespace', async () => {
       const ns = `${env.namespace}-x`;
       await env.core.createNamespace({ body: { metadata: { name: ns } } });
