@@ -21,7 +21,9 @@ describe('randomized elastic run', () => {
 
   it('bursts and pauses: every job Succeeded, zero disruptions, pool ends at zero', async () => {
     await createPool(h, poolManifest('mixed', { maxReplicas: 5, scaleDownDelaySeconds: 1 }));
-    const plan = randomArrivals(mulberry32(20261123), { bursts: 4, jobsPerBurst: [2, 7], durationSeconds: [0.3, 2.5], pauseMs: [1_500, 3_000] });
+    // Pauses outlast the idle delay plus the agent's drain-refusal window (5 s after taking a job),
+    // so workers are really drained and removed between bursts and new ones created after.
+    const plan = randomArrivals(mulberry32(20261123), { bursts: 3, jobsPerBurst: [3, 8], durationSeconds: [0.3, 2.5], pauseMs: [6_500, 8_000] });
     const names: string[] = [];
     for (const step of plan) {
       if (step.kind === 'pause') {
@@ -34,6 +36,8 @@ describe('randomized elastic run', () => {
     const done = await waitAllSucceeded(h, names, 120_000);
     for (const j of done) expect(counts(j)).toMatchObject({ phase: 'Succeeded', disruptions: 0, failures: 0 });
     expect(h.pods.maxAliveOf('mixed')).toBeLessThanOrEqual(5);
+    // scale-down happened during the run (not only at the end): more pods were created than ever existed at once
+    expect(h.pods.creationsOf('mixed')).toBeGreaterThan(h.pods.maxAliveOf('mixed'));
     await waitFor(() => h.pods.podsOf('mixed').length === 0, { timeoutMs: 30_000, message: 'pool back to zero' });
   });
 });
