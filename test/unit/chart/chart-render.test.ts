@@ -229,6 +229,13 @@ describe('helm template', () => {
     expect(flags.get('--nats-tls-key')).toBe('/etc/visionq/nats-tls/tls.key');
     const vols = Object.fromEntries(pod.volumes!.map((v) => [v.name, v.secret?.secretName]));
     expect(vols).toMatchObject({ 'nats-creds': 'visionq-nats-creds', 'nats-tls': 'visionq-nats-tls' });
+    expect(pod.containers[0]!.env!.map((e) => e.name)).not.toContain('VISIONQ_WORKER_NATS_CREDS_SECRET');
+  });
+
+  it("agents' NATS credentials Secret reaches the controller, which mounts it into worker pods", async () => {
+    const objs = await helm.render({ set: { 'agent.natsCredentialsSecret': 'visionq-agent-creds' } });
+    const env = controllerPodSpec(objs).containers[0]!.env!;
+    expect(env).toContainEqual({ name: 'VISIONQ_WORKER_NATS_CREDS_SECRET', value: 'visionq-agent-creds' });
   });
 
   it('external NATS: server-verified TLS without a client certificate passes only the CA', async () => {
