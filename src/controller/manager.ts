@@ -243,6 +243,8 @@ const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [-
   [--nats-tls-ca FILE] [--nats-tls-cert FILE] [--nats-tls-key FILE] [--leader-elect]
   [--leader-election-namespace NS] [--lease-name visionq-controller] [--metrics-port 8080]
   [--health-port 8081] [--agent-image IMAGE] [--log-level info]
+  [--leader-elect-lease-duration 15] [--leader-elect-renew-deadline 10] [--leader-elect-retry-period 2]
+  [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL]
 env: VISIONQ_NATS_URL, POD_NAME, POD_NAMESPACE, KUBECONFIG
 `;
 
@@ -262,6 +264,9 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'leader-elect': { type: 'boolean', default: false },
         'leader-election-namespace': { type: 'string' },
         'lease-name': { type: 'string', default: 'visionq-controller' },
+        'leader-elect-lease-duration': { type: 'string' },
+        'leader-elect-renew-deadline': { type: 'string' },
+        'leader-elect-retry-period': { type: 'string' },
         'metrics-port': { type: 'string', default: '8080' },
         'health-port': { type: 'string', default: '8081' },
         'agent-image': { type: 'string' },
@@ -301,6 +306,24 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const leaseNamespace = str('leader-election-namespace') ?? process.env.POD_NAMESPACE ?? 'default';
+  const seconds = (k: string): number | undefined => {
+    const v = str(k);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} must be a positive number of seconds, got ${v}`);
+    return n * 1000;
+  };
+  let leaseTimes: Pick<LeaderElectionSettings, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
+  try {
+    leaseTimes = {
+      leaseDurationMs: seconds('leader-elect-lease-duration'),
+      renewDeadlineMs: seconds('leader-elect-renew-deadline'),
+      retryPeriodMs: seconds('leader-elect-retry-period'),
+    };
+  } catch (err) {
+    process.stderr.write(`visionq controller: ${(err as Error).message}\n`);
+    return 2;
+  }
   const agentImage = str('agent-image');
   const agentInstallPath = DEFAULT_CONTROLLER_SETTINGS.agentInstallPath;
   const settings: Partial<ControllerSettings> = {
@@ -318,7 +341,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       natsTls: { caFile: str('nats-tls-ca'), certFile: str('nats-tls-cert'), keyFile: str('nats-tls-key') },
       logger,
       settings,
-      leaderElection: values['leader-elect'] ? { namespace: leaseNamespace, leaseName: str('lease-name') } : undefined,
+      leaderElection: values['leader-elect'] ? { namespace: leaseNamespace, leaseName: str('lease-name'), ...leaseTimes } : undefined,
       metricsPort,
       healthPort,
       defaultMetrics: true,
