@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait-for.js';
+import { condition, createJob, createPool, job, maxConcurrent, probeRuns, startHarness, waitAll, type Harness } from './controller-harness.js';
+
+describe('controller e2e: admission', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ nodes: 2, gpusPerNode: 2 });
+    // Concurrency limit 2 (maxReplicas 2 × 1 slot); warm workers so the order is admission's alone.
+    await createPool(h, 'prio', { minReplicas: 2, maxReplicas: 2 });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('a high-priority job overtakes a low-priority backlog, and the pool limit is never exceeded', async () => {
+    const lows = Array.from({ length: 6 }, (_, i) => `low-${i + 1}`);
+    for (const name of lows) await createJob(h, name, 'prio', { durationSeconds: 1.5 });
+    // The backlog waits with a condition that says why.
+    await waitFor(() => condition(job(h, 'low-6'), 'Pending')?.reason === 'PoolAtCapacity', { message: 'low-6 PoolAtCapacity' });
+    expect(job(h, 'low-6')?.status?.phase).toBe('Pending');
+    await createJob(h, 'urgent', 'prio', { durationSeconds: 1 }, { priority: 10 });
+
+    await waitAll(h, [...lows, 'urgent'], 'Succeeded', 90_000);
+    const runs = await probeRuns(h);
+    const firstStart = (name: string): number => Math.min(...runs.filter((r) => r.job === name).map((r) => r.start));
+    // Jobs still waiting when urgent arrived all started after it.
+    const waitingThen = lows.filter((n) => firstStart(n) > firstStart('urgent'));
+    expect(waitingThen.length).toBeGreaterThanOrEqual(3);
+    expect(firstStart('urgent')).toBeLessThan(firstStart('low-4'));
+    expect(firstStart('urgent')).toBeLessThan(firstStart('low-5'));
+    expect(firstStart('urgent')).toBeLessThan(firstStart('low-6'));
+    // Low-priority jobs start in creation order.
+    const order = [...lows].sort((a, b) => firstStart(a) - firstStart(b));
+    expect(order).toEqual(lows);
+    expect(maxConcurrent(runs)).toBeLessThanOrEqual(2);
+    expect(maxConcurrent(runs)).toBe(2);
+  });
+});
