@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ApiextensionsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKubeconfig } from '../../../src/sandbox/kubeconfig.js';
-import { freePort } from '../../helpers/free-port.js';
+import { freePort } from '../../../src/sandbox/free-port.js';
 import { startNatsServer, type NatsServerHandle } from '../../helpers/nats-server.js';
 import { startSandboxApi, type SandboxApi } from '../../helpers/sandbox-api.js';
 import { waitFor } from '../../helpers/wait-for.js';
