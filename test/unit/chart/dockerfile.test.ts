@@ -164,16 +164,17 @@ describe('Dockerfile', () => {
       join(dir, 'bin/visionq.js'),
       'process.stdout.write(JSON.stringify({ script: process.argv[1], args: process.argv.slice(2), node: process.execPath }));\n',
     );
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile(join(dir, 'visionq-agent'), ['--pool', 'gpu', '--', 'python', 'run.py', 'a b'], { cwd: tmpdir() }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-      );
-    });
-    expect(JSON.parse(out)).toEqual({
-      script: join(dir, 'bin/visionq.js'),
-      args: ['agent', '--pool', 'gpu', '--', 'python', 'run.py', 'a b'],
-      node: process.execPath,
-    });
+    const run = (file: string, cwd: string): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        execFile(file, ['--pool', 'gpu', '--', 'python', 'run.py', 'a b'], { cwd, env: { PATH: '/usr/bin:/bin' } }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+        );
+      });
+    const expected = { args: ['agent', '--pool', 'gpu', '--', 'python', 'run.py', 'a b'], node: process.execPath };
+    // By absolute path from elsewhere (how the worker container runs it) ...
+    expect(JSON.parse(await run(join(dir, 'visionq-agent'), tmpdir()))).toEqual({ script: join(dir, 'bin/visionq.js'), ...expected });
+    // ... and by relative path from its own directory.
+    expect(JSON.parse(await run('./visionq-agent', dir))).toEqual({ script: join(dir, 'bin/visionq.js'), ...expected });
   });
 
   it('.dockerignore lets in exactly what the build copies from the context', () => {
