@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOBS_STREAM } from '../../src/queue/subjects.js';
+import { JOBS_STREAM, consumerName, maxDeliveriesAdvisorySubject } from '../../src/queue/subjects.js';
 import { waitFor } from '../helpers/wait-for.js';
 import {
   condition,
@@ -8,6 +8,7 @@ import {
   deleteJob,
   eventsOf,
   job,
+  NS,
   probeRuns,
   startHarness,
   waitAll,
@@ -132,6 +133,33 @@ describe('controller e2e: VisionJob lifecycle', () => {
     await waitFor(() => !job(h, 'queued'), { message: 'queued job deleted' });
     expect(await inStream()).toBe(false);
     expect(await probeRuns(h)).not.toContainEqual(expect.objectContaining({ job: 'queued' }));
+  });
+
+  it('a MAX_DELIVERIES advisory fails the job and removes the dead message', async () => {
+    await createJob(h, 'dead-letter', 'stuck');
+    const j = await waitPhase(h, 'dead-letter', 'Queued');
+    const seq = j.status!.queueSequence!;
+    const { nc, jsm } = h.controllers[0]!.ctx.nats.current()!;
+    // What nats-server publishes when the consumer's max_deliver is reached.
+    nc.publish(
+      maxDeliveriesAdvisorySubject(JOBS_STREAM, consumerName(NS, 'stuck')),
+      JSON.stringify({ type: 'io.nats.jetstream.advisory.v1.max_deliver', stream: JOBS_STREAM, consumer: consumerName(NS, 'stuck'), stream_seq: seq, deliveries: 23 }),
+    );
+    const failed = await waitPhase(h, 'dead-letter', 'Failed');
+    expect(condition(failed, 'Failed')).toMatchObject({ status: 'True', reason: 'MaxDeliveriesExceeded' });
+    await waitFor(async () => {
+      try {
+        return (await jsm.streams.getMessage(JOBS_STREAM, { seq })) === null;
+      } catch {
+        return true;
+      }
+    }, { message: 'dead message removed' });
+  });
+
+  it('deletes a finished job after ttlSecondsAfterFinished', async () => {
+    await createJob(h, 'short-lived', 'gpu', { durationSeconds: 0.5 }, { ttlSecondsAfterFinished: 1 });
+    await waitPhase(h, 'short-lived', 'Succeeded', 30_000);
+    await waitFor(() => !job(h, 'short-lived'), { timeoutMs: 15_000, message: 'short-lived deleted after its TTL' });
   });
 
   it('serves /metrics, /healthz and /readyz', async () => {
