@@ -9,6 +9,7 @@ import { natsDrainer, type DrainFn } from './worker-drain.js';
 import { POOL_LABEL } from './worker-pod-labels.js';
 import { WorkerPoolReconciler, type PoolObject } from './workerpool-reconciler.js';
 import type { VisionJobView } from './workerpool-view.js';
+import { workerPoolMetrics } from './workerpool-metrics.js';
 import { requeueJobOfDeadPod } from './visionjob-requeue.js';
 
 export interface WorkerPoolController {
@@ -73,6 +74,7 @@ export function startWorkerPoolController(
     clock: ctx.clock,
     logger,
     random: opts.random,
+    metrics: workerPoolMetrics(ctx.metrics.registry),
   });
 
   const enqueue = (key: string): void => queue.add(key);

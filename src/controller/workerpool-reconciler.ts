@@ -14,6 +14,7 @@ import { computePoolStatus, statusChanged, type PoolCondition } from './workerpo
 import { planScaling, type PoolLoadCounts, type ScalingPlan } from './scaling-plan.js';
 import { effectivePoolSpec, type VisionJobView, type WorkerPoolView } from './workerpool-view.js';
 import type { PodDeathHandler } from './pod-death-handler.js';
+import { forgetPoolMetrics, recordWorkerStates, type WorkerPoolMetrics } from './workerpool-metrics.js';
 
 export interface PoolObject extends WorkerPoolView {
   apiVersion?: string;
@@ -37,6 +38,7 @@ export interface WorkerPoolReconcilerDeps<J extends VisionJobView> {
   clock: () => Date;
   logger: Logger;
   random?: () => number;
+  metrics?: WorkerPoolMetrics;
   /** After a drain was refused or could not be asked, try again this much later. */
   retryDrainMs?: number;
 }
@@ -59,6 +61,8 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
 
   /** The pool is gone: forget its in-memory state (its pods go by garbage collection). */
   forget(key: string): void {
+    const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
+    if (this.deps.metrics) forgetPoolMetrics(this.deps.metrics, namespace, name);
     this.trackers.delete(key);
     this.expectations.clear(key);
     this.capacityPending.delete(key);
@@ -130,6 +134,10 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     const load = this.deps.load(jobs, namespace, name);
     const plan = planScaling({ spec, load, workers, idleSinceMs: idleSince, nowMs, poolDeleting });
     if (templateError) plan.create = 0;
+    if (this.deps.metrics) {
+      recordWorkerStates(this.deps.metrics, namespace, name, workers);
+      this.deps.metrics.desiredReplicas.set({ namespace, pool: name }, plan.desired);
+    }
 
     let retryMs: number | undefined;
     const retryLater = (): void => {
@@ -137,36 +145,43 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     };
 
     for (const podName of plan.deleteDead) {
-      await this.deletePod(key, namespace, podName, log, 'dead worker');
+      await this.deletePod(key, namespace, podName, log, 'dead');
     }
 
     const byName = new Map(workers.map((w) => [w.name, w]));
-    for (const podName of plan.replaceOutdated) {
-      const outcome = await this.removeIdleWorker(key, namespace, byName.get(podName)!, log);
-      if (outcome === 'removed') {
-        this.deps.event(this.ref(pool), 'Normal', 'ScaledDown', `Replacing idle worker pod ${podName}: the pool's template changed`);
-      } else retryLater();
-    }
+    // Drains run in parallel: each may wait for an agent's answer.
+    await Promise.all(
+      plan.replaceOutdated.map(async (podName) => {
+        const outcome = await this.removeIdleWorker(key, namespace, byName.get(podName)!, log, 'outdated');
+        if (outcome === 'removed') {
+          this.deps.event(this.ref(pool), 'Normal', 'ScaledDown', `Replacing idle worker pod ${podName}: the pool's template changed`);
+        } else retryLater();
+      }),
+    );
 
     if (plan.scaleDown) {
+      const queue = [...plan.scaleDown.candidates];
       let removed = 0;
-      for (const podName of plan.scaleDown.candidates) {
-        if (removed >= plan.scaleDown.count) break;
-        const w = byName.get(podName)!;
-        const outcome = await this.removeIdleWorker(key, namespace, w, log);
-        if (outcome === 'removed') {
-          removed++;
-          const idleFor = Math.round((nowMs - (idleSince.get(podName) ?? w.createdMs)) / 1000);
-          this.deps.event(
-            this.ref(pool),
-            'Normal',
-            'ScaledDown',
-            `Removed idle worker pod ${podName} (idle ${idleFor}s; desired ${plan.desired} for ${load.queued} queued + ${load.running} running job(s))`,
-          );
-        } else {
-          if (outcome === 'refused') tracker.resetIdleClock(podName, nowMs);
-          retryLater();
-        }
+      // Ask as many workers as still need to go; when some refuse, ask the next ones.
+      while (removed < plan.scaleDown.count && queue.length > 0) {
+        const batch = queue.splice(0, plan.scaleDown.count - removed);
+        const outcomes = await Promise.all(batch.map((podName) => this.removeIdleWorker(key, namespace, byName.get(podName)!, log, 'scale-down')));
+        outcomes.forEach((outcome, i) => {
+          const podName = batch[i];
+          if (outcome === 'removed') {
+            removed++;
+            const idleFor = Math.round((nowMs - (idleSince.get(podName) ?? byName.get(podName)!.createdMs)) / 1000);
+            this.deps.event(
+              this.ref(pool),
+              'Normal',
+              'ScaledDown',
+              `Removed idle worker pod ${podName} (idle ${idleFor}s; desired ${plan.desired} for ${load.queued} queued + ${load.running} running job(s))`,
+            );
+          } else {
+            if (outcome === 'refused') tracker.resetIdleClock(podName, nowMs);
+            retryLater();
+          }
+        });
       }
     }
 
@@ -217,11 +232,13 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     namespace: string,
     w: WorkerPodState,
     log: Logger,
+    reason: 'scale-down' | 'outdated',
   ): Promise<'removed' | 'refused' | 'unavailable'> {
     if (w.phase !== 'unscheduled') {
       const r = await this.deps.drain(namespace, w.name);
       if (r.outcome === 'refused') {
         log.info({ pod: w.name, reason: r.reason }, 'worker refused to drain');
+        this.deps.metrics?.drainRefusals.inc({ namespace, pool: key.slice(key.indexOf('/') + 1) });
         return 'refused';
       }
       if (r.outcome === 'unavailable') {
@@ -235,14 +252,15 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
         return 'unavailable';
       }
     }
-    return (await this.deletePod(key, namespace, w.name, log, 'idle worker')) ? 'removed' : 'unavailable';
+    return (await this.deletePod(key, namespace, w.name, log, reason)) ? 'removed' : 'unavailable';
   }
 
-  private async deletePod(key: string, namespace: string, name: string, log: Logger, why: string): Promise<boolean> {
+  private async deletePod(key: string, namespace: string, name: string, log: Logger, why: 'dead' | 'scale-down' | 'outdated'): Promise<boolean> {
     this.expectations.expectDelete(key, name, this.deps.clock().getTime());
     try {
       await this.deps.core.deleteNamespacedPod({ name, namespace });
       log.info({ pod: name, why }, 'deleted worker pod');
+      this.deps.metrics?.podsDeleted.inc({ namespace, pool: key.slice(key.indexOf('/') + 1), reason: why });
       return true;
     } catch (err) {
       if (classifyApiError(err) === 'not-found') return true;
@@ -262,6 +280,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
         try {
           await this.deps.core.createNamespacedPod({ namespace: pool.metadata.namespace ?? '', body });
           created.push(podName);
+          this.deps.metrics?.podsCreated.inc({ namespace: pool.metadata.namespace ?? '', pool: pool.metadata.name ?? '' });
         } catch (err) {
           this.expectations.forgetCreate(key, podName);
           // A name clash (409) is harmless: the next reconcile picks another name.

@@ -122,6 +122,11 @@ describe('WorkerPool controller against the sandbox API server', () => {
 
     const events = (await ctx.kube.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.involvedObject?.name === 'alpha');
     expect(events.some((e) => e.reason === 'ScaledUp')).toBe(true);
+
+    const metrics = await ctx.metrics.registry.metrics();
+    expect(metrics).toContain('visionq_worker_pods{namespace="default",pool="alpha",state="unscheduled"} 3');
+    expect(metrics).toContain('visionq_workerpool_desired_replicas{namespace="default",pool="alpha"} 3');
+    expect(metrics).toContain('visionq_worker_pods_created_total{namespace="default",pool="alpha"} 3');
   });
 
   it('re-queues the job of a worker pod that is deleted while running it', async () => {
