@@ -14,9 +14,9 @@ import { effectivePoolSpec, type WorkerPoolView } from './workerpool-view.js';
 export interface WorkerPodSettings {
   /** NATS URL as the worker pods reach it (may differ from the controller's own). */
   natsUrlForWorkers: string;
-  /** Sandbox: how a worker process runs the agent, e.g. [node, <repo>/dist/cli/main.js, 'agent']. No init container then. */
+  /** Without agentImage (the sandbox): how a worker process runs the agent, e.g. [node, <repo>/dist/cli/main.js, 'agent']. */
   agentCommand?: string[];
-  /** Real cluster: the visionq image whose /opt/visionq-agent the init container copies. */
+  /** Real cluster: the visionq image whose /opt/visionq-agent the init container copies; takes precedence. */
   agentImage?: string;
   /** Where the agent lives inside agentImage. */
   agentInstallPath?: string;
@@ -121,8 +121,10 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
     '--grace-seconds', String(agentGraceSeconds(graceSeconds)),
   ];
 
-  const sandbox = settings.agentCommand && settings.agentCommand.length > 0;
-  if (!sandbox && !settings.agentImage) {
+  // An agent image means a real cluster (init container + shared volume), whatever agentCommand
+  // says (it has a default); without one the agent runs from agentCommand (the sandbox).
+  const sandbox = !settings.agentImage;
+  if (sandbox && !(settings.agentCommand && settings.agentCommand.length > 0)) {
     throw new WorkerTemplateError('controller has neither agentCommand nor agentImage: cannot inject the agent');
   }
   const agentEntry = sandbox ? [...settings.agentCommand!] : [`${AGENT_MOUNT_PATH}/visionq-agent`];

@@ -31,7 +31,8 @@ function pool(overrides: Partial<WorkerPoolView['spec']> = {}): WorkerPoolView {
   };
 }
 
-const cluster: WorkerPodSettings = { natsUrlForWorkers: 'nats://nats:4222', agentImage: 'visionq:1' };
+// agentCommand has a default in the controller settings: the image must win over it.
+const cluster: WorkerPodSettings = { natsUrlForWorkers: 'nats://nats:4222', agentImage: 'visionq:1', agentCommand: ['/opt/visionq-agent/visionq', 'agent'] };
 const sandbox: WorkerPodSettings = { natsUrlForWorkers: 'nats://127.0.0.1:4222', agentCommand: ['/usr/bin/node', '/repo/dist/cli/main.js', 'agent'] };
 
 describe('buildWorkerPod', () => {
