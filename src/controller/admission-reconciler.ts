@@ -23,6 +23,8 @@ import { clearCondition, setCondition } from './visionjob-status.js';
 export const MAX_DELIVER_MARGIN = 20;
 const NATS_RETRY_MS = 2000;
 const QUEUE_FULL_RETRY_MS = 5000;
+const MARK_CONCURRENCY = 8;
+const SAFETY_PASS_MS = 30_000;
 
 export function poolLimit(pool: WorkerPoolObject): number {
   const max = pool.spec.maxReplicas ?? 1;
@@ -79,7 +81,7 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
     for (const j of jobs) rt.ctx.enqueueJob(objKey(j));
     return;
   }
-  const eligible = (j: VisionJobObject): boolean => hasFinalizer(j) && j.spec.suspend !== true && specError(j) === undefined;
+  const eligible = (j: VisionJobObject): boolean => hasFinalizer(j) && j.spec.suspend !== true && rt.specError(j, specError) === undefined;
   const plan = planAdmission({
     jobs,
     namespace: pool.metadata.namespace ?? '',
@@ -122,12 +124,15 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
     }
   }
   const limit = plan.limit;
+  if (plan.waiting.length === plan.admit.length) return;
   await markWaiting(
     rt,
     plan.waiting.slice(plan.admit.length),
     'PoolAtCapacity',
     `pool ${pool.metadata.name} is at capacity (${limit} job${limit === 1 ? '' : 's'} in flight): waiting for a free slot`,
   );
+  // Freed slots trigger a pass at once; this is only a safety net against a missed trigger.
+  return { requeueAfterMs: SAFETY_PASS_MS };
 }
 
 async function admit(rt: VisionJobRuntime, nats: NatsHandles, job: VisionJobObject, pool: WorkerPoolObject): Promise<void> {
@@ -187,9 +192,17 @@ async function markWaiting(
   reason: 'PoolAtCapacity' | 'QueueFull' | 'NatsUnavailable',
   message: string,
 ): Promise<void> {
-  for (const j of jobs) {
+  const todo = jobs.filter((j) => {
     const cond = j.status?.conditions?.find((c) => c.type === 'Pending');
-    if (j.status?.phase === 'Pending' && cond?.status === 'True' && cond.reason === reason && cond.message === message) continue;
-    await setPending(rt, objKey(j), j.metadata.uid ?? '', reason, message);
-  }
+    return !(j.status?.phase === 'Pending' && cond?.status === 'True' && cond.reason === reason && cond.message === message);
+  });
+  // A large backlog gets its condition once; a few writes at a time keep the pass short.
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < todo.length) {
+      const j = todo[next++]!;
+      await setPending(rt, objKey(j), j.metadata.uid ?? '', reason, message);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MARK_CONCURRENCY, todo.length) }, worker));
 }

@@ -59,8 +59,7 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
         if (old.status?.phase !== phase) ctx.enqueuePool(pk);
       },
       onDelete: (j) => {
-        rt.published.delete(j.metadata.uid ?? '');
-        rt.store.forget(objKey(j));
+        rt.forgetJob(objKey(j), j.metadata.uid ?? '');
         const pk = poolKeyOf(j);
         if (pk) {
           admissionQueue.add(pk);

@@ -58,7 +58,7 @@ export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Pro
     return ttlAfterFinished(rt, key, job, now);
   }
 
-  const invalid = specError(job);
+  const invalid = rt.specError(job, specError);
   if (invalid) {
     log.info({ error: invalid }, 'invalid VisionJob spec');
     let events: { type: 'Normal' | 'Warning'; reason: string; message: string }[] = [];
@@ -102,7 +102,10 @@ export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Pro
     await setPending(rt, key, uid, 'Suspended', 'spec.suspend is true: the job is held until it is resumed');
     return;
   }
-  rt.enqueueAdmission(poolKey);
+  // A job already told it waits for capacity is admitted by the pass a freed slot triggers;
+  // re-running the pool's pass for each of a large backlog's status writes would be quadratic.
+  const waiting = status.conditions?.find((c) => c.type === 'Pending' && c.status === 'True');
+  if (waiting?.reason !== 'PoolAtCapacity') rt.enqueueAdmission(poolKey);
 }
 
 export async function setPending(

@@ -31,6 +31,8 @@ export class VisionJobRuntime {
   readonly published = new Set<string>();
   /** Pool consumer config last ensured, per pool key ('' after a NATS reconnect). */
   readonly consumers = new Map<string, string>();
+  /** Spec validation results by uid and generation: admission passes re-check every waiting job. */
+  private readonly validity = new Map<string, { generation: number | undefined; error: string | undefined }>();
 
   constructor(
     readonly ctx: ControllerContext,
@@ -55,6 +57,23 @@ export class VisionJobRuntime {
 
   now(): Date {
     return this.ctx.clock();
+  }
+
+  /** The spec's first field error (cached per uid and generation), undefined when valid. */
+  specError(job: VisionJobObject, validate: (job: VisionJobObject) => string | undefined): string | undefined {
+    const uid = job.metadata.uid ?? '';
+    const cached = this.validity.get(uid);
+    if (cached && cached.generation === job.metadata.generation) return cached.error;
+    const error = validate(job);
+    this.validity.set(uid, { generation: job.metadata.generation, error });
+    return error;
+  }
+
+  /** Drops what is kept about a job that is gone. */
+  forgetJob(key: string, uid: string): void {
+    this.store.forget(key);
+    this.published.delete(uid);
+    this.validity.delete(uid);
   }
 }
 
