@@ -1,0 +1,114 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { startSandbox, type SandboxEnvironment } from './sandbox.js';
+import { runDemo } from './demo.js';
+
+const USAGE = `usage: visionq sandbox [--dir DIR] [--nodes N] [--gpus-per-node G] [--max-nodes M]
+                       [--node-provision-seconds S] [--api-port P] [--nats-port P]
+                       [--no-controller] [--demo] [--log-level LEVEL]
+
+Runs a Kubernetes-compatible API server, nats-server, a process kubelet with simulated
+GPU nodes, a simulated cluster autoscaler and the visionq controller on this machine.
+Use it with: kubectl --kubeconfig DIR/kubeconfig ...
+`;
+
+/** Parses a non-negative integer flag, failing with the flag's name. */
+function intFlag(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+export async function sandboxCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        dir: { type: 'string', default: '.visionq/sandbox' },
+        nodes: { type: 'string' },
+        'gpus-per-node': { type: 'string' },
+        'max-nodes': { type: 'string' },
+        'node-provision-seconds': { type: 'string' },
+        'api-port': { type: 'string' },
+        'nats-port': { type: 'string' },
+        'no-controller': { type: 'boolean', default: false },
+        demo: { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'warn' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+  } catch (err) {
+    process.stderr.write(`visionq sandbox: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let nodes: number, gpusPerNode: number, maxNodes: number, provisionSeconds: number, apiPort: number, natsPort: number;
+  try {
+    nodes = intFlag('nodes', v.nodes, 2);
+    gpusPerNode = intFlag('gpus-per-node', v['gpus-per-node'], 1);
+    maxNodes = intFlag('max-nodes', v['max-nodes'], Math.max(nodes, 4));
+    provisionSeconds = intFlag('node-provision-seconds', v['node-provision-seconds'], 5);
+    apiPort = intFlag('api-port', v['api-port'], 0);
+    natsPort = intFlag('nats-port', v['nats-port'], 0);
+    if (maxNodes < nodes) throw new Error(`--max-nodes (${maxNodes}) must be at least --nodes (${nodes})`);
+  } catch (err) {
+    process.stderr.write(`visionq sandbox: ${(err as Error).message}\n`);
+    return 2;
+  }
+
+  const logger = pino({ level: v['log-level'] }, pino.destination(2));
+  const startController = v['no-controller']
+    ? undefined
+    : async (env: SandboxEnvironment) => {
+        const { startSandboxController } = await import('./sandbox-controller.js');
+        return startSandboxController(env, logger);
+      };
+
+  let sandbox;
+  try {
+    sandbox = await startSandbox({
+      dir: v.dir!,
+      nodes,
+      gpusPerNode,
+      maxNodes,
+      nodeProvisionSeconds: provisionSeconds,
+      apiPort: apiPort || undefined,
+      natsPort: natsPort || undefined,
+      logger,
+      startController,
+    });
+  } catch (err) {
+    process.stderr.write(`visionq sandbox: ${(err as Error).message}\n`);
+    if ((err as Error).cause) process.stderr.write(`  cause: ${String((err as Error).cause)}\n`);
+    return 1;
+  }
+  process.stdout.write(`sandbox ready: kubeconfig=${sandbox.kubeconfigPath}\n`);
+
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+  let code = 0;
+  if (v.demo) {
+    code = await Promise.race([runDemo(sandbox, process.stdout), stopped.then(() => 130)]);
+  } else {
+    process.stdout.write(`try: kubectl --kubeconfig ${sandbox.kubeconfigPath} apply -f examples/sandbox/workerpool.yaml -f examples/sandbox/jobs/\n`);
+    await stopped;
+  }
+  process.stdout.write('sandbox: shutting down\n');
+  await sandbox.stop();
+  return code;
+}

@@ -1,0 +1,21 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { startController } from '../controller/manager.js';
+import type { SandboxEnvironment } from './sandbox.js';
+import { packageRoot } from './package-root.js';
+
+/**
+ * The controller as the sandbox runs it: one replica (no leader election), worker pods
+ * run the agent from this package's build instead of copying it from an image.
+ */
+export async function startSandboxController(env: SandboxEnvironment, logger: Logger): Promise<{ stop(): Promise<void> }> {
+  return startController({
+    kc: env.kc,
+    natsUrl: env.natsUrl,
+    logger: logger.child({ component: 'controller' }),
+    settings: {
+      natsUrlForWorkers: env.natsUrl,
+      agentCommand: [process.execPath, join(packageRoot, 'dist', 'cli', 'main.js'), 'agent'],
+    },
+  });
+}

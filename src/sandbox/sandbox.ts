@@ -1,0 +1,122 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { startApiServer, type ApiServerHandle } from './api-server/index.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { NatsServerProcess } from './nats-server-process.js';
+import { freePort } from './free-port.js';
+import { installCrds, readCrds } from './crd-installer.js';
+import { startKubelet, type KubeletHandle, type SimNodeSpec } from './kubelet/index.js';
+import { startScheduler } from './scheduler/index.js';
+import { startAutoscaler } from './autoscaler/index.js';
+import { packageRoot } from './package-root.js';
+
+export interface SandboxOptions {
+  /** Where the kubeconfig, NATS store and pod logs go. */
+  dir: string;
+  /** GPU nodes present at start. */
+  nodes: number;
+  gpusPerNode: number;
+  /** Upper bound on nodes, counting the initial ones; the simulated autoscaler adds up to it. */
+  maxNodes: number;
+  nodeProvisionSeconds: number;
+  /** How long an autoscaled node must be unneeded before it is removed. */
+  nodeScaleDownSeconds?: number;
+  apiPort?: number;
+  natsPort?: number;
+  /** Working directory of pod processes; the package root so examples' relative paths work. */
+  workingDir?: string;
+  logger: Logger;
+  /**
+   * Starts the controller against the sandbox; omitted when a test wants to run its
+   * own controller(s), e.g. two replicas for leader-election tests.
+   */
+  startController?: (env: SandboxEnvironment) => Promise<{ stop(): Promise<void> }>;
+}
+
+/** What a controller (or a test) needs to talk to the sandbox. */
+export interface SandboxEnvironment {
+  kubeconfigPath: string;
+  kc: KubeConfig;
+  apiUrl: string;
+  natsUrl: string;
+  dir: string;
+}
+
+export interface SandboxHandle extends SandboxEnvironment {
+  api: ApiServerHandle;
+  nats: NatsServerProcess;
+  kubelet: KubeletHandle;
+  stop(): Promise<void>;
+}
+
+export const GPU_NODE_CPU = '16';
+export const GPU_NODE_MEMORY = '64Gi';
+
+/**
+ * Starts the whole local sandbox: API server (with the visionq CRDs), nats-server,
+ * scheduler, process kubelet with simulated GPU nodes, simulated cluster autoscaler and,
+ * when asked, the controller. Components are stopped in reverse order on failure and by
+ * stop(), so no child process outlives the sandbox.
+ */
+export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle> {
+  const dir = resolve(opts.dir);
+  const logger = opts.logger;
+  await mkdir(dir, { recursive: true });
+  const stack: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    while (stack.length > 0) {
+      const step = stack.pop()!;
+      try {
+        await step();
+      } catch (err) {
+        logger.warn({ err }, 'sandbox: error while stopping a component');
+      }
+    }
+  };
+
+  try {
+    const api = await startApiServer({ port: opts.apiPort ?? 0, podLogDir: join(dir, 'logs'), logger: logger.child({ component: 'api-server' }) });
+    stack.push(() => api.close());
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    await writeKubeconfig(kubeconfigPath, api.url);
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+
+    await installCrds(kc, await readCrds(join(packageRoot, 'crds')));
+
+    const nats = new NatsServerProcess({ port: opts.natsPort ?? (await freePort()), storeDir: join(dir, 'nats') });
+    await nats.start();
+    stack.push(() => nats.stop());
+
+    const scheduler = await startScheduler({ kc, logger });
+    stack.push(() => scheduler.stop());
+
+    const nodeTemplate: Omit<SimNodeSpec, 'name'> = { cpu: GPU_NODE_CPU, memory: GPU_NODE_MEMORY, gpus: opts.gpusPerNode };
+    const nodes: SimNodeSpec[] = Array.from({ length: opts.nodes }, (_, i) => ({ name: `gpu-node-${i + 1}`, ...nodeTemplate }));
+    const kubelet = await startKubelet({ kc, nodes, podLogDir: join(dir, 'logs'), defaultWorkingDir: opts.workingDir ?? packageRoot, logger });
+    stack.push(() => kubelet.stop());
+
+    const autoscaler = await startAutoscaler({
+      kc,
+      kubelet,
+      nodeTemplate,
+      maxNodes: opts.maxNodes,
+      provisionDelayMs: opts.nodeProvisionSeconds * 1000,
+      scaleDownUnneededMs: (opts.nodeScaleDownSeconds ?? 60) * 1000,
+      logger,
+    });
+    stack.push(() => autoscaler.stop());
+
+    const env: SandboxEnvironment = { kubeconfigPath, kc, apiUrl: api.url, natsUrl: nats.url, dir };
+    if (opts.startController) {
+      const controller = await opts.startController(env);
+      stack.push(() => controller.stop());
+    }
+    return { ...env, api, nats, kubelet, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
