@@ -43,6 +43,10 @@ export interface WorkerPoolReconcilerDeps<J extends VisionJobView> {
   retryDrainMs?: number;
 }
 
+function nowOf(clock: () => Date): number {
+  return clock().getTime();
+}
+
 /** After this many unanswered/refused drains a pod is retried later rather than in a tight loop. */
 const DEFAULT_RETRY_DRAIN_MS = 2_000;
 
@@ -56,6 +60,9 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
   private readonly expectations = new PodExpectations();
   private readonly capacityPending = new Map<string, string>();
   private readonly templateErrors = new Map<string, string>();
+  /** Ready workers whose agent did not answer a drain, since when. */
+  private readonly silentSince = new Map<string, number>();
+  private readonly ackWaitMs = new Map<string, number>();
 
   constructor(private readonly deps: WorkerPoolReconcilerDeps<J>) {}
 
@@ -67,6 +74,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     this.expectations.clear(key);
     this.capacityPending.delete(key);
     this.templateErrors.delete(key);
+    this.ackWaitMs.delete(key);
   }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -81,6 +89,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     const now = this.deps.clock();
     const nowMs = now.getTime();
     const spec = effectivePoolSpec(pool.spec);
+    this.ackWaitMs.set(key, spec.ackWaitSeconds * 1000);
     const poolDeleting = Boolean(pool.metadata.deletionTimestamp);
 
     let templateHash = '';
@@ -217,6 +226,10 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     );
   }
 
+  private silentAgentMs(key: string): number {
+    return Math.max(30_000, this.ackWaitMs.get(key) ?? 60_000);
+  }
+
   private trackerOf(key: string): WorkerIdleTracker {
     let t = this.trackers.get(key);
     if (!t) this.trackers.set(key, (t = new WorkerIdleTracker()));
@@ -236,6 +249,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
   ): Promise<'removed' | 'refused' | 'unavailable'> {
     if (w.phase !== 'unscheduled') {
       const r = await this.deps.drain(namespace, w.name);
+      if (r.outcome !== 'no-agent') this.silentSince.delete(`${namespace}/${w.name}`);
       if (r.outcome === 'refused') {
         log.info({ pod: w.name, reason: r.reason }, 'worker refused to drain');
         this.deps.metrics?.drainRefusals.inc({ namespace, pool: key.slice(key.indexOf('/') + 1) });
@@ -246,10 +260,17 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
         return 'unavailable';
       }
       if (r.outcome === 'no-agent' && w.phase === 'ready') {
-        // A ready worker whose agent does not answer might still be running a job we have not
-        // heard of yet: never guess, wait for the agent (or for the pod to die).
-        log.info({ pod: w.name }, 'ready worker has no agent listening; not removing it');
-        return 'unavailable';
+        // A ready worker whose agent does not listen is either still starting (it subscribes
+        // before it fetches: no job yet) or cut off from NATS with a job we may not have heard
+        // of. Only when that lasts longer than the ack deadline (by then JetStream has handed
+        // any such job to another worker) is the pod removed without the agent's consent.
+        const first = this.silentSince.get(`${namespace}/${w.name}`) ?? nowOf(this.deps.clock);
+        this.silentSince.set(`${namespace}/${w.name}`, first);
+        if (nowOf(this.deps.clock) - first < this.silentAgentMs(key)) {
+          log.info({ pod: w.name }, 'ready worker has no agent listening; not removing it yet');
+          return 'unavailable';
+        }
+        log.warn({ pod: w.name }, 'worker agent silent longer than the ack deadline: removing the pod');
       }
     }
     return (await this.deletePod(key, namespace, w.name, log, reason)) ? 'removed' : 'unavailable';
@@ -257,6 +278,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
 
   private async deletePod(key: string, namespace: string, name: string, log: Logger, why: 'dead' | 'scale-down' | 'outdated'): Promise<boolean> {
     this.expectations.expectDelete(key, name, this.deps.clock().getTime());
+    this.silentSince.delete(`${namespace}/${name}`);
     try {
       await this.deps.core.deleteNamespacedPod({ name, namespace });
       log.info({ pod: name, why }, 'deleted worker pod');
