@@ -133,16 +133,22 @@ export async function startHarness(opts: { nodes?: number; gpusPerNode?: number;
  * (x-kubernetes-preserve-unknown-fields, x-kubernetes-validations...), so spec.input and
  * status.result were pruned to {}. Re-apply the CRDs as raw JSON until the installer does.
  */
-async function reinstallCrdsRaw(apiUrl: string): Promise<void> {
+export async function reinstallCrdsRaw(apiUrl: string): Promise<void> {
+  const base = `${apiUrl}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`;
   for (const crd of await readCrds(join(packageRoot, 'crds'))) {
-    const url = `${apiUrl}/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}`;
-    const current = (await (await fetch(url)).json()) as { metadata?: { resourceVersion?: string } };
-    const res = await fetch(url, {
-      method: 'PUT',
+    const url = `${base}/${crd.metadata?.name}`;
+    const got = await fetch(url);
+    const current = got.ok ? ((await got.json()) as { metadata?: { resourceVersion?: string } }) : undefined;
+    const res = await fetch(current ? url : base, {
+      method: current ? 'PUT' : 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...crd, metadata: { ...crd.metadata, resourceVersion: current.metadata?.resourceVersion } }),
+      body: JSON.stringify({ ...crd, metadata: { ...crd.metadata, resourceVersion: current?.metadata?.resourceVersion } }),
     });
-    if (!res.ok) throw new Error(`re-installing CRD ${crd.metadata?.name}: ${res.status} ${await res.text()}`);
+    if (!res.ok) throw new Error(`installing CRD ${crd.metadata?.name}: ${res.status} ${await res.text()}`);
+    await waitFor(async () => {
+      const c = (await (await fetch(url)).json()) as { status?: { conditions?: { type: string; status: string }[] } };
+      return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
+    }, { message: `CRD ${crd.metadata?.name} Established` });
   }
 }
 
