@@ -59,4 +59,15 @@ describe('worker pod death end to end', () => {
     expect(counts(done)).toMatchObject({ phase: 'Succeeded', disruptions: 1, failures: 0 });
     expect(done.status?.currentAttempt?.node).not.toBe(node);
   });
+
+  it('deleting the pool: its workers go by garbage collection and none are created again', async () => {
+    await waitFor(() => h.pods.podsOf('fragile').some((p) => p.status?.phase === 'Running'), { timeoutMs: 20_000, message: 'a fragile worker running' });
+    const before = h.pods.creationsOf('fragile');
+    await h.custom.deleteNamespacedCustomObject({ group: 'visionq.dev', version: 'v1alpha1', namespace: NS, plural: 'workerpools', name: 'fragile' });
+    await waitFor(() => h.pods.podsOf('fragile').length === 0, { timeoutMs: 30_000, message: 'workers garbage collected' });
+    await createJob(h, 'orphan', 'fragile', { video: 'o', durationSeconds: 1 });
+    await waitFor(() => h.jobs.store.get(`${NS}/orphan`)?.status?.phase, { timeoutMs: 10_000, message: 'orphan job reconciled' });
+    expect(h.pods.creationsOf('fragile')).toBe(before);
+    expect(h.jobs.store.get(`${NS}/orphan`)?.status?.phase).toBe('Pending');
+  });
 });
