@@ -55,6 +55,8 @@ export async function handleDeletion(rt: VisionJobRuntime, job: VisionJobObject)
   if (isTerminal(st)) return release();
   const phase = st.phase ?? 'Pending';
   if (phase === 'Pending' && !rt.published.has(uid)) return release('Cancelled before it was queued');
+  // Being published right now: wait for the admission to record the message's sequence.
+  if (phase === 'Pending' && st.queueSequence === undefined && !timedOut) return { requeueAfterMs: 200 };
 
   const nats = rt.ctx.nats.current();
   if (!nats) {
