@@ -1,7 +1,8 @@
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Backoff, describeApiError, EventRecorder, Informer, isConflict, isNotFound, sleep } from '../../kube/index.js';
 import { NODE_IP, nodeLabels, nodeObject, nodeResources, nodeStatus, type SimNodeSpec } from './node-object.js';
+import { NODE_LEASE_NAMESPACE, renewNodeLease } from './node-lease.js';
 import { PodWorker } from './pod-worker.js';
 import { kubeNow } from './time.js';
 
@@ -21,12 +22,18 @@ export interface KubeletOptions {
 interface NodeEntry {
   spec: SimNodeSpec;
   since: string;
+  uid?: string;
   heartbeat: NodeJS.Timeout;
+  beats: number;
 }
+
+/** Node status is rewritten every this many lease renewals (the lease is the heartbeat). */
+const STATUS_EVERY_BEATS = 6;
 
 /** The process kubelet for any number of simulated nodes, sharing one pod informer. */
 export class Kubelet {
   private readonly core: CoreV1Api;
+  private readonly coord: CoordinationV1Api;
   private readonly nodes = new Map<string, NodeEntry>();
   /** Nodes removed by removeNode(): pods still bound to them are deleted, as the pod GC would. */
   private readonly removedNodes = new Set<string>();
@@ -38,6 +45,7 @@ export class Kubelet {
 
   constructor(private readonly opts: KubeletOptions) {
     this.core = opts.kc.makeApiClient(CoreV1Api);
+    this.coord = opts.kc.makeApiClient(CoordinationV1Api);
     this.recorder = new EventRecorder({ core: this.core, component: 'kubelet', logger: opts.logger });
     this.pods = new Informer<V1Pod>({ kc: opts.kc, path: '/api/v1/pods', logger: opts.logger, name: 'kubelet-pods' });
     this.pods.addEventHandler({
@@ -56,9 +64,11 @@ export class Kubelet {
     if (this.nodes.has(spec.name)) return;
     this.removedNodes.delete(spec.name);
     const since = kubeNow();
-    await this.register(spec, since);
+    const uid = await this.register(spec, since);
     const heartbeat = setInterval(() => void this.heartbeat(spec.name), this.opts.heartbeatIntervalMs);
-    this.nodes.set(spec.name, { spec, since, heartbeat });
+    const entry: NodeEntry = { spec, since, uid, heartbeat, beats: 0 };
+    this.nodes.set(spec.name, entry);
+    await this.renewLease(entry);
     this.opts.logger.info({ node: spec.name }, 'node registered');
     // Pods may have been bound to this name before it (re)appeared.
     for (const pod of this.pods.store.list()) if (pod.spec?.nodeName === spec.name) this.onPod('MODIFIED', pod);
@@ -81,6 +91,8 @@ export class Kubelet {
     } catch (err) {
       if (!isNotFound(err)) this.opts.logger.warn({ node: name, err: describeApiError(err) }, 'cannot delete node');
     }
+    // The garbage collector would take the Lease (owned by the Node); no need to wait for it.
+    await this.coord.deleteNamespacedLease({ name, namespace: NODE_LEASE_NAMESPACE }).catch(() => undefined);
     await Promise.all(
       this.pods.store.list().filter((p) => p.spec?.nodeName === name).map((p) => this.forceDelete(p)),
     );
@@ -97,19 +109,21 @@ export class Kubelet {
     await Promise.all(all.map((w) => w.worker.kill(this.opts.stopGraceMs)));
   }
 
-  private async register(spec: SimNodeSpec, since: string): Promise<void> {
+  /** Creates (or adopts) the Node and writes its status; resolves with its uid. */
+  private async register(spec: SimNodeSpec, since: string): Promise<string | undefined> {
     const backoff = new Backoff({ initialMs: 200, maxMs: 5_000 });
     while (!this.abort.signal.aborted) {
       try {
+        let uid: string | undefined;
         try {
-          await this.core.createNode({ body: nodeObject(spec, since) });
+          uid = (await this.core.createNode({ body: nodeObject(spec, since) })).metadata?.uid;
         } catch (err) {
           if (!isConflict(err)) throw err;
-          await this.core.patchNode({ name: spec.name, body: { metadata: { labels: nodeLabels(spec) } } }, MERGE_PATCH);
+          uid = (await this.core.patchNode({ name: spec.name, body: { metadata: { labels: nodeLabels(spec) } } }, MERGE_PATCH)).metadata?.uid;
         }
         // Create may drop status (status subresource), so always write it through /status.
         await this.core.patchNodeStatus({ name: spec.name, body: { status: nodeStatus(spec, since, kubeNow()) } }, MERGE_PATCH);
-        return;
+        return uid;
       } catch (err) {
         this.opts.logger.warn({ node: spec.name, err: describeApiError(err) }, 'node registration failed; retrying');
         await sleep(backoff.next(), this.abort.signal);
@@ -117,15 +131,29 @@ export class Kubelet {
     }
   }
 
-  /** Keeps the node Ready (and re-registers it if someone deleted the Node object). */
+  /**
+   * Renews the node's Lease, and now and then rewrites its status so it stays Ready (and
+   * re-registers the Node if someone deleted it), as a real kubelet does.
+   */
   private async heartbeat(name: string): Promise<void> {
     const entry = this.nodes.get(name);
     if (!entry) return;
+    entry.beats++;
+    await this.renewLease(entry);
+    if (entry.beats % STATUS_EVERY_BEATS !== 0) return;
     try {
       await this.core.patchNodeStatus({ name, body: { status: nodeStatus(entry.spec, entry.since, kubeNow()) } }, MERGE_PATCH);
     } catch (err) {
-      if (isNotFound(err) && this.nodes.get(name) === entry) await this.register(entry.spec, entry.since);
-      else this.opts.logger.debug({ node: name, err: describeApiError(err) }, 'node heartbeat failed');
+      if (isNotFound(err) && this.nodes.get(name) === entry) entry.uid = await this.register(entry.spec, entry.since);
+      else this.opts.logger.debug({ node: name, err: describeApiError(err) }, 'node status heartbeat failed');
+    }
+  }
+
+  private async renewLease(entry: NodeEntry): Promise<void> {
+    try {
+      await renewNodeLease(this.coord, { name: entry.spec.name, uid: entry.uid });
+    } catch (err) {
+      this.opts.logger.debug({ node: entry.spec.name, err: describeApiError(err) }, 'node lease renewal failed');
     }
   }
 

@@ -117,6 +117,8 @@ export class Scheduler {
       !pod.spec?.nodeName &&
       !pod.metadata?.deletionTimestamp &&
       !isTerminal(pod) &&
+      // Pods with scheduling gates wait until every gate is removed (k8s 1.27+).
+      (pod.spec?.schedulingGates ?? []).length === 0 &&
       (s === undefined || s === '' || s === this.name) &&
       !this.assumed.has(pod.metadata?.uid ?? '')
     );

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/wait-for.js';
 import { isAlive, readPod, shPod, startCluster, uniqueName, type Cluster } from './harness.js';
@@ -32,6 +33,10 @@ describe('sandbox process kubelet', () => {
     expect(node.metadata?.labels?.['nvidia.com/gpu.present']).toBe('true');
     expect(node.metadata?.labels?.['kubernetes.io/hostname']).toBe('kl-node-1');
     expect(node.status?.conditions?.find((x) => x.type === 'Ready')?.status).toBe('True');
+    // The heartbeat Lease kubectl describe node looks for.
+    const lease = await c.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'kl-node-1', namespace: 'kube-node-lease' });
+    expect(lease.spec?.holderIdentity).toBe('kl-node-1');
+    expect(lease.metadata?.ownerReferences?.[0]?.uid).toBe(node.metadata?.uid);
   });
 
   it('runs a pod to Succeeded with exit 0 and serves its logs to kubectl', async () => {
