@@ -12,7 +12,13 @@ export function isDeadPod(pod: V1Pod): boolean {
   return phase === 'Failed' || phase === 'Succeeded';
 }
 
-interface JobLike extends VisionJobView {
+/** What the pool reconciler needs of the handler. */
+export interface PodDeathTracker<J> {
+  podDied(namespace: string, podName: string, why: string): Promise<void>;
+  sweep(namespace: string, pool: string, podExists: (name: string) => boolean, minAgeMs?: number, poolJobs?: Iterable<J>): number | undefined;
+}
+
+export interface JobLike extends VisionJobView {
   status?: VisionJobView['status'] & { currentAttempt?: { pod?: string; startedAt?: string; requeuedForPod?: string; attempt?: number; deliveryCount?: number } | null };
 }
 
@@ -22,7 +28,7 @@ interface JobLike extends VisionJobView {
  * missed while the controller was down). Idempotent: a job is re-queued once per (job, pod); G1's
  * requeue is itself idempotent through status.currentAttempt.requeuedForPod.
  */
-export class PodDeathHandler<J extends JobLike> {
+export class PodDeathHandler<J extends JobLike> implements PodDeathTracker<J> {
   private readonly inFlight = new Set<string>();
   private readonly done = new Map<string, number>();
 
@@ -67,11 +73,17 @@ export class PodDeathHandler<J extends JobLike> {
    * that started moments ago may name a pod the cache has not shown yet, hence `minAgeMs`.
    * Returns how long until such a young job should be looked at again (undefined: none).
    */
-  sweep(namespace: string, pool: string, podExists: (name: string) => boolean, minAgeMs = 10_000): number | undefined {
+  sweep(
+    namespace: string,
+    pool: string,
+    podExists: (name: string) => boolean,
+    minAgeMs = 10_000,
+    poolJobs: Iterable<J> = this.jobs(),
+  ): number | undefined {
     const dead = new Set<string>();
     const now = this.now();
     let recheckMs: number | undefined;
-    for (const job of this.jobs()) {
+    for (const job of poolJobs) {
       if (job.metadata.namespace !== namespace || job.spec.pool !== pool || job.status?.phase !== 'Running') continue;
       const pod = job.status.currentAttempt?.pod;
       if (!pod || podExists(pod) || job.status.currentAttempt?.requeuedForPod === pod) continue;

@@ -13,7 +13,7 @@ import { PodExpectations } from './workerpool-expectations.js';
 import { computePoolStatus, statusChanged, type PoolCondition } from './workerpool-status.js';
 import { planScaling, type PoolLoadCounts, type ScalingPlan } from './scaling-plan.js';
 import { effectivePoolSpec, type VisionJobView, type WorkerPoolView } from './workerpool-view.js';
-import type { PodDeathHandler } from './pod-death-handler.js';
+import type { PodDeathTracker } from './pod-death-handler.js';
 import { forgetPoolMetrics, recordWorkerStates, type WorkerPoolMetrics } from './workerpool-metrics.js';
 
 export interface PoolObject extends WorkerPoolView {
@@ -33,7 +33,7 @@ export interface WorkerPoolReconcilerDeps<J extends VisionJobView> {
   load(jobs: J[], namespace: string, pool: string): PoolLoadCounts;
   settings: WorkerPodSettings;
   drain: DrainFn;
-  deaths: Pick<PodDeathHandler<never>, 'sweep' | 'podDied'>;
+  deaths: PodDeathTracker<J>;
   event(obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
   clock: () => Date;
   logger: Logger;
@@ -114,7 +114,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     const busySet = new Set(busy.keys());
 
     // Jobs whose pod vanished without our noticing (controller restart, missed delete event).
-    const recheckDeathsMs = this.deps.deaths.sweep(namespace, name, (p) => cached.has(p) || expected.creating.includes(p));
+    const recheckDeathsMs = this.deps.deaths.sweep(namespace, name, (p) => cached.has(p) || expected.creating.includes(p), undefined, jobs);
 
     const workers: WorkerPodState[] = [];
     let staleCheckMs: number | undefined;
