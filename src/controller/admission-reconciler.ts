@@ -81,7 +81,9 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
     for (const j of jobs) rt.ctx.enqueueJob(objKey(j));
     return;
   }
-  const eligible = (j: VisionJobObject): boolean => hasFinalizer(j) && j.spec.suspend !== true && rt.specError(j, specError) === undefined;
+  // The finalizer may be in our own just-written copy before the cache shows it.
+  const eligible = (j: VisionJobObject): boolean =>
+    hasFinalizer(rt.store.get(objKey(j)) ?? j) && j.spec.suspend !== true && rt.specError(j, specError) === undefined;
   const plan = planAdmission({
     jobs,
     namespace: pool.metadata.namespace ?? '',
