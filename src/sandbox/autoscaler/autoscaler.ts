@@ -248,7 +248,7 @@ export class Autoscaler {
       return;
     }
     this.opts.logger.info({ node: name, pods: pods.length }, 'scaling down node');
-    void this.recorder.event(nodeRef(name), 'Normal', 'ScaleDown', 'marked the node as toBeDeleted/unschedulable');
+    void this.recorder.event(nodeRef(node), 'Normal', 'ScaleDown', 'marked the node as toBeDeleted/unschedulable');
     for (const pod of pods) {
       void this.recorder.event(podRef(pod), 'Normal', 'ScaleDown', 'deleting pod for node scale down');
       try {
@@ -279,6 +279,6 @@ function podRef(pod: V1Pod): V1Pod {
   return { apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata };
 }
 
-function nodeRef(name: string): V1Node {
-  return { apiVersion: 'v1', kind: 'Node', metadata: { name, uid: name } };
+function nodeRef(node: V1Node): V1Node {
+  return { apiVersion: 'v1', kind: 'Node', metadata: node.metadata };
 }

@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1PodStatus } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { Backoff, describeApiError, isNotFound, sleep } from '../../kube/index.js';
+import { Backoff, describeApiError, isNotFound, sleep, statusCodeOf } from '../../kube/index.js';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -19,6 +19,7 @@ export class PodStatusSyncer {
     private readonly core: CoreV1Api,
     private readonly namespace: string,
     private readonly name: string,
+    private readonly uid: string,
     private readonly build: () => V1PodStatus,
     private readonly logger: Logger,
   ) {}
@@ -43,12 +44,14 @@ export class PodStatusSyncer {
     while (this.dirty && !this.gone && !this.abort.signal.aborted) {
       this.dirty = false;
       // Arrays in a merge patch replace wholesale; every field we own is an array or scalar.
-      const body = { status: this.build() };
+      // The uid pins the patch to this pod: a re-created pod of the same name rejects it
+      // (uid is immutable), as the real kubelet's status manager arranges.
+      const body = { metadata: { uid: this.uid }, status: this.build() };
       try {
         await this.core.patchNamespacedPodStatus({ name: this.name, namespace: this.namespace, body }, MERGE_PATCH);
         backoff.reset();
       } catch (err) {
-        if (isNotFound(err)) {
+        if (isNotFound(err) || (this.uid && statusCodeOf(err) === 422)) {
           this.gone = true;
           return;
         }

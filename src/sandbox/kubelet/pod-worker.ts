@@ -41,6 +41,8 @@ interface Slot {
   state: SlotState;
   lastState?: SlotState;
   restartCount: number;
+  /** Exponent of the next CrashLoopBackOff delay; reset after a long enough healthy run. */
+  backoffStep: number;
   everStarted: boolean;
   proc?: ContainerProcess;
   pid?: number;
@@ -79,7 +81,7 @@ export class PodWorker {
       newSlot(spec, false, hasInit ? 'PodInitializing' : 'ContainerCreating'),
     );
     this.log = deps.logger.child({ pod: `${this.namespace}/${this.name}`, node: deps.nodeName });
-    this.syncer = new PodStatusSyncer(deps.core, this.namespace, this.name, () => this.buildStatus(), this.log);
+    this.syncer = new PodStatusSyncer(deps.core, this.namespace, this.name, this.uid, () => this.buildStatus(), this.log);
   }
 
   get namespace(): string {
@@ -218,7 +220,12 @@ export class PodWorker {
   /** CrashLoopBackOff before a restart; false when the pod started terminating meanwhile. */
   private async backOff(slot: Slot): Promise<boolean> {
     const { initialMs, maxMs } = this.deps.restartBackoff;
-    const delay = Math.min(maxMs, initialMs * 2 ** slot.restartCount);
+    // Like the kubelet, forget the back-off once the container has run well for a while.
+    const last = slot.state.kind === 'terminated' ? slot.state : undefined;
+    const ranMs = last?.startedAt ? Date.parse(last.finishedAt) - Date.parse(last.startedAt) : 0;
+    if (ranMs >= 2 * maxMs) slot.backoffStep = 0;
+    const delay = Math.min(maxMs, initialMs * 2 ** slot.backoffStep);
+    slot.backoffStep = Math.min(slot.backoffStep + 1, 30);
     slot.lastState = slot.state;
     slot.state = {
       kind: 'waiting',
@@ -384,7 +391,7 @@ export class PodWorker {
 }
 
 function newSlot(spec: V1Container, init: boolean, reason: string): Slot {
-  return { spec, init, state: { kind: 'waiting', reason }, restartCount: 0, everStarted: false };
+  return { spec, init, state: { kind: 'waiting', reason }, restartCount: 0, backoffStep: 0, everStarted: false };
 }
 
 function toApiState(s: SlotState): V1ContainerState {
