@@ -126,4 +126,36 @@ describe('sandbox cluster autoscaler', () => {
     await cl.core.deleteNamespacedPod({ name: pinned, namespace: 'default' });
     await waitFor(async () => (await cl.core.listNode({})).items.length === 0, { timeoutMs: 15_000, message: 'all added nodes removed' });
   });
+  it('drains a node whose evictable pods fit elsewhere, then removes it', async () => {
+    c = await startCluster({
+      nodes: [{ name: 'as-cpu-only', cpu: '8', memory: '32Gi', gpus: 0 }],
+      autoscaler: { nodeTemplate: TEMPLATE, maxNodes: 2, provisionDelayMs: 500, scaleDownUnneededMs: 800 },
+    });
+    const cl = c;
+    const owner = await cl.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: uniqueName('owner') } } });
+    const ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: owner.metadata!.name!, uid: owner.metadata!.uid!, controller: true }];
+    const gpu = uniqueName('gpu');
+    await cl.core.createNamespacedPod({ namespace: 'default', body: gpuPod(gpu) });
+    const added = await waitFor(async () => (await readPod(cl.core, gpu))?.spec?.nodeName, { timeoutMs: 10_000, message: 'GPU pod placed on a new node' });
+    // A replicated pod with no requests, put on the added node directly (no scheduler involved).
+    const mover = uniqueName('mover');
+    await cl.core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: mover, namespace: 'default', ownerReferences },
+        spec: { nodeName: added, terminationGracePeriodSeconds: 1, containers: [{ name: 'm', image: 'x', command: ['sleep', '600'] }] },
+      },
+    });
+    await waitFor(async () => (await readPod(cl.core, mover))?.status?.phase === 'Running', { message: 'mover running' });
+    await cl.core.deleteNamespacedPod({ name: gpu, namespace: 'default' });
+
+    // Only the movable pod is left: the autoscaler evicts it and removes the node.
+    await waitFor(async () => !(await cl.core.listNode({})).items.some((n) => n.metadata?.name === added), {
+      timeoutMs: 15_000,
+      message: 'drained node removed',
+    });
+    expect(await readPod(cl.core, mover)).toBeUndefined();
+    const events = await cl.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.name=${mover}` });
+    expect(events.items.some((e) => e.reason === 'ScaleDown' && e.message === 'deleting pod for node scale down')).toBe(true);
+  });
 });
