@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ApiError, pathNotFound } from './errors.js';
-import { ResourceRegistry } from './resource-registry.js';
+import { ResourceRegistry, storageKey } from './resource-registry.js';
 import { builtinResources } from './builtin-resources.js';
 import { ObjectStore } from './store.js';
 import { ResourceService } from './resource-service.js';
@@ -59,13 +59,17 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   for (const r of builtinResources()) registry.add(r);
   const validator = await loadCrValidator(logger);
   const service = new ResourceService(store, registry, () => validator, clock, logger);
-  service.onCrdChange = wireCrdServing(store, registry);
+  const serveCrd = wireCrdServing(store, registry);
   service.bootstrap();
   const gc = new GarbageCollector(store, registry, service, logger);
   gc.start();
   const namespaces = new NamespaceController(store, registry, service, clock, logger);
   namespaces.start();
   const watches = new WatchHub(store, (info, o) => service.present(info, o), opts.bookmarkIntervalMs ?? 5_000, clock, logger);
+  service.onCrdChange = (crd, deleted) => {
+    serveCrd(crd, deleted);
+    if (deleted && crd.spec?.group && crd.spec?.names?.plural) watches.closeKey(storageKey(crd.spec.group, crd.spec.names.plural));
+  };
   const faults = new FaultState(() => watches.dropAll(), () => store.compact());
   const ctx: RestContext = { registry, service, watches, faults, clock, podLogDir: opts.podLogDir };
   const minor = opts.kubernetesMinor ?? 30;

@@ -21,6 +21,7 @@ export interface WatchRequest {
 }
 
 interface OpenWatch {
+  key: string;
   res: ServerResponse;
   close(): void;
 }
@@ -46,6 +47,11 @@ export class WatchHub {
     const n = this.open.size;
     for (const w of [...this.open]) w.close();
     return n;
+  }
+
+  /** Ends the streams of one storage key (its CRD was deleted), as the real server does. */
+  closeKey(key: string): void {
+    for (const w of [...this.open]) if (w.key === key) w.close();
   }
 
   /**
@@ -101,6 +107,7 @@ export class WatchHub {
     const unsubscribe = this.store.subscribe(deliver);
     const timers: NodeJS.Timeout[] = [];
     const w: OpenWatch = {
+      key,
       res,
       close: () => {
         if (!this.open.delete(w)) return;

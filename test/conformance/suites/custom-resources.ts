@@ -140,7 +140,10 @@ export function customResourcesSuite(): void {
         namespace: env.namespace,
         body: { apiVersion: `${temp.group}/v1`, kind: temp.kind, metadata: { name: 'gone' }, spec: { size: 1 } },
       });
+      const w = await env.raw.watch(`/apis/${temp.group}/v1/namespaces/${env.namespace}/${temp.plural}?watch=true`);
+      await waitFor(() => w.events.length >= 1, { message: 'initial ADDED' });
       await removeWidgetCrd(env, temp);
+      await waitFor(() => w.ended, { timeoutMs: 30_000, message: 'watch on the removed resource ends' });
       await waitFor(async () => (await env.raw.request({ path: `/apis/${temp.group}/v1/namespaces/${env.namespace}/${temp.plural}` })).status === 404, {
         timeoutMs: 30_000,
         message: 'resource no longer served',
