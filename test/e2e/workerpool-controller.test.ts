@@ -180,7 +180,7 @@ describe('WorkerPool controller against the sandbox API server', () => {
     drainAnswers.set(b, { outcome: 'accepted' });
     for (const n of ['b-0', 'b-1']) await setJobStatus(n, { phase: 'Succeeded' });
     await waitFor(() => podsOf('beta').every((p) => p.metadata?.name !== b || p.metadata?.deletionTimestamp), { message: 'accepting worker deleted' });
-    expect(drains).toContain(a);
+    await waitFor(() => drains.includes(a), { message: 'refusing worker asked' });
     expect(drains).toContain(b);
     // the refusing one stays until it accepts
     expect(podsOf('beta').find((p) => p.metadata?.name === a)?.metadata?.deletionTimestamp).toBeFalsy();
