@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/wait-for.js';
 import { isAlive, readPod, shPod, startCluster, uniqueName, type Cluster } from './harness.js';
@@ -129,6 +129,45 @@ describe('sandbox process kubelet', () => {
       PATH: process.env.PATH,
     });
     expect(cwd).toBe(c.work);
+  });
+
+  it('reads env from ConfigMaps and Secrets, and waits with CreateContainerConfigError while a key is missing', async () => {
+    const name = uniqueName('cfg');
+    const out = join(c.work, `${name}.json`);
+    await c.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name }, data: { MODE: 'fast', LEVEL: '3' } } });
+    await c.core.createNamespacedSecret({
+      namespace: 'default',
+      body: { metadata: { name }, data: { token: Buffer.from('s3cret').toString('base64') } },
+    });
+    await c.core.createNamespacedPod({
+      namespace: 'default',
+      body: shPod(name, '', {
+        containers: [
+          {
+            name: 'main',
+            image: 'x',
+            command: ['node', '-e', `require('fs').writeFileSync(process.argv[1], JSON.stringify(process.env))`, out],
+            envFrom: [{ configMapRef: { name }, prefix: 'CM_' }],
+            env: [
+              { name: 'TOKEN', valueFrom: { secretKeyRef: { name, key: 'token' } } },
+              { name: 'LATE', valueFrom: { configMapKeyRef: { name, key: 'LATE' } } },
+            ],
+          },
+        ],
+      }),
+    });
+    const waiting = await waitFor(async () => {
+      const w = (await readPod(c.core, name))?.status?.containerStatuses?.[0]?.state?.waiting;
+      return w?.reason === 'CreateContainerConfigError' ? w : undefined;
+    }, { message: 'CreateContainerConfigError' });
+    expect(waiting.message).toBe(`couldn't find key LATE in ConfigMap default/${name}`);
+    await c.core.patchNamespacedConfigMap(
+      { name, namespace: 'default', body: { data: { LATE: 'now' } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    // The kubelet retries on its back-off (1 s in these tests).
+    await phase(name, 'Succeeded');
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ CM_MODE: 'fast', CM_LEVEL: '3', TOKEN: 's3cret', LATE: 'now' });
   });
 
   it('runs init containers in order before the containers', async () => {
