@@ -9,17 +9,31 @@ import { KubeHttpError } from './api-errors.js';
  */
 export type Query = Record<string, string | number | boolean | undefined>;
 
-async function send(kc: KubeConfig, path: string, query: Query, signal?: AbortSignal) {
+interface SendOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+async function send(kc: KubeConfig, path: string, query: Query, opts: SendOptions = {}) {
+  const method = opts.method ?? 'GET';
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
   for (const [k, v] of Object.entries(query)) {
     if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
   }
-  const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+  const ctx = new RequestContext(url.toString(), HttpMethod[method]);
   await kc.applySecurityAuthentication(ctx);
-  const headers = { ...ctx.getHeaders(), Accept: 'application/json' };
-  const res = await fetch(url, { method: 'GET', headers, dispatcher: ctx.getDispatcher(), signal });
+  const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: 'application/json' };
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(url, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    dispatcher: ctx.getDispatcher(),
+    signal: opts.signal,
+  });
   if (res.status < 200 || res.status > 299) {
     const text = await res.text().catch(() => '');
     let body: unknown = text;
@@ -34,13 +48,23 @@ async function send(kc: KubeConfig, path: string, query: Query, signal?: AbortSi
       typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
         ? (body as { message: string }).message
         : `HTTP ${res.status} ${res.statusText}`;
-    throw new KubeHttpError(res.status, `GET ${path}: ${message}`, body, hdrs);
+    throw new KubeHttpError(res.status, `${method} ${path}: ${message}`, body, hdrs);
   }
   return res;
 }
 
 export async function getJson<T>(kc: KubeConfig, path: string, query: Query = {}, signal?: AbortSignal): Promise<T> {
-  const res = await send(kc, path, query, signal);
+  const res = await send(kc, path, query, { signal });
+  return (await res.json()) as T;
+}
+
+/**
+ * A JSON request with the object sent exactly as given. The generated clients re-serialize
+ * bodies through their models, which silently drops keys they do not model under the wire
+ * name (e.g. a CRD schema's `x-kubernetes-preserve-unknown-fields` read from YAML).
+ */
+export async function requestJson<T>(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, query: Query = {}): Promise<T> {
+  const res = await send(kc, path, query, { method, body });
   return (await res.json()) as T;
 }
 
@@ -77,7 +101,7 @@ export async function watchStream(
   };
   try {
     armIdle();
-    const res = await send(kc, path, { ...query, watch: 'true' }, ac.signal);
+    const res = await send(kc, path, { ...query, watch: 'true' }, { signal: ac.signal });
     opts.onOpen?.();
     if (!res.body) return;
     const decoder = new TextDecoder();

@@ -1,15 +1,19 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import type { KubeConfig, V1CustomResourceDefinition } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
+import { requestJson } from '../kube/kube-request.js';
+import { statusCodeOf } from '../kube/api-errors.js';
 
-/** A CRD did not become Established in time. */
+/** A CRD could not be installed or did not become Established in time. */
 export class CrdInstallError extends Error {
   override name = 'CrdInstallError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
 }
+
+const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
 /** Reads every CustomResourceDefinition document in the *.yaml files of `dir`. */
 export async function readCrds(dir: string): Promise<V1CustomResourceDefinition[]> {
@@ -24,29 +28,26 @@ export async function readCrds(dir: string): Promise<V1CustomResourceDefinition[
 }
 
 /**
- * Creates or replaces the CRDs and waits until each is Established, so that the
- * caller can create custom resources right after.
+ * Creates or replaces the CRDs and waits until each is Established, so that the caller
+ * can create custom resources right after. Sent as raw JSON: the generated client would
+ * drop the schemas' `x-kubernetes-*` keys (see requestJson).
  */
 export async function installCrds(kc: KubeConfig, crds: V1CustomResourceDefinition[], timeoutMs = 15_000): Promise<void> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
   for (const crd of crds) {
     const name = crd.metadata?.name ?? '';
     try {
-      const existing = await api.readCustomResourceDefinition({ name });
-      await api.replaceCustomResourceDefinition({
-        name,
-        body: { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion } },
-      });
+      const existing = await requestJson<V1CustomResourceDefinition>(kc, 'GET', `${CRD_PATH}/${name}`);
+      await requestJson(kc, 'PUT', `${CRD_PATH}/${name}`, { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion } });
     } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw new CrdInstallError(`cannot install CRD ${name}`, { cause: err });
-      await api.createCustomResourceDefinition({ body: crd });
+      if (statusCodeOf(err) !== 404) throw new CrdInstallError(`cannot install CRD ${name}`, { cause: err });
+      await requestJson(kc, 'POST', CRD_PATH, crd);
     }
   }
   const deadline = Date.now() + timeoutMs;
   for (const crd of crds) {
     const name = crd.metadata?.name ?? '';
     for (;;) {
-      const current = await api.readCustomResourceDefinition({ name });
+      const current = await requestJson<V1CustomResourceDefinition>(kc, 'GET', `${CRD_PATH}/${name}`);
       if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
       if (Date.now() > deadline) throw new CrdInstallError(`CRD ${name} not Established after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));

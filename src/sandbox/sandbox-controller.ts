@@ -15,7 +15,7 @@ export async function startSandboxController(env: SandboxEnvironment, logger: Lo
     logger: logger.child({ component: 'controller' }),
     settings: {
       natsUrlForWorkers: env.natsUrl,
-      agentCommand: [process.execPath, join(packageRoot, 'dist', 'cli', 'main.js'), 'agent'],
+      agentCommand: [process.execPath, join(packageRoot, 'bin', 'visionq.js'), 'agent'],
     },
   });
 }
