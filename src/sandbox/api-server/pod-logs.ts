@@ -48,6 +48,14 @@ function containerDone(pod: KubeObject | undefined, container: string): boolean 
 export async function serveLog(dir: string, req: LogRequest, res: ServerResponse, pollMs = 200): Promise<void> {
   const container = pickContainer(req.pod, req.container);
   const file = join(dir, req.namespace, req.pod.metadata.name, `${container}.log`);
+  if (!(await stat(file).catch(() => undefined))) {
+    // Like the kubelet: no output yet and the container never started is an error, not an empty log.
+    const statuses: any[] = [...(req.pod.status?.containerStatuses ?? []), ...(req.pod.status?.initContainerStatuses ?? [])];
+    const s = statuses.find((x) => x.name === container);
+    if (!s || (s.state?.waiting && !s.lastState?.terminated)) {
+      throw badRequest(`container "${container}" in pod "${req.pod.metadata.name}" is waiting to start: ${s?.state?.waiting?.reason ?? 'ContainerCreating'}`);
+    }
+  }
   res.writeHead(200, { 'Content-Type': 'text/plain', ...(req.follow ? { 'Transfer-Encoding': 'chunked' } : {}) });
   res.flushHeaders();
   let offset = 0;

@@ -114,6 +114,9 @@ export function sandboxFaultsSuite(): void {
         namespace: env.namespace,
         body: { metadata: { name: 'logger' }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }, { name: 'side', image: 'busybox' }] } },
       });
+      const waiting = await expectApiError(() => env.core.readNamespacedPodLog({ name: 'logger', namespace: env.namespace, container: 'main' }));
+      expect(waiting.code).toBe(400);
+      expect(String(waiting.body?.message ?? waiting.body)).toContain('is waiting to start');
       const dir = join(env.dir, 'pod-logs', env.namespace, 'logger');
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'main.log'), 'one\ntwo\nthree\n');
