@@ -207,14 +207,12 @@ describe('sandbox process kubelet', () => {
       namespace: 'default',
       body: { metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'main', image: 'nginx' }] } },
     });
-    const waiting = await waitFor(async () => (await readPod(c.core, name))?.status?.containerStatuses?.[0]?.state?.waiting, {
-      timeoutMs: 10_000,
-    });
-    await waitFor(async () => (await readPod(c.core, name))?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerError');
-    const pod = await readPod(c.core, name);
-    expect(pod?.status?.phase).toBe('Pending');
-    expect(pod?.status?.containerStatuses?.[0]?.state?.waiting?.message).toMatch(/no command/);
-    expect(waiting).toBeTruthy();
+    const pod = await waitFor(async () => {
+      const p = await readPod(c.core, name);
+      return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerError' ? p : undefined;
+    }, { message: 'CreateContainerError' });
+    expect(pod.status?.phase).toBe('Pending');
+    expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.message).toMatch(/has no command/);
     await c.core.deleteNamespacedPod({ name, namespace: 'default' });
     await waitFor(async () => !(await readPod(c.core, name)), { message: 'pod without command deleted' });
   });
