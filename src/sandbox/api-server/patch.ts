@@ -246,10 +246,31 @@ function smpList(field: string, target: any[], patch: any[]): any[] {
   return out;
 }
 
-/** Server-side apply, simplified: the applied configuration is merged like a merge patch (no field ownership). */
-export function applyPatch(target: Json, applied: Json, strategic: boolean): Json {
+/**
+ * Server-side apply, simplified: fields this manager applied last time and no longer applies are
+ * removed, then the applied configuration is merged (strategic for built-ins). No managedFields,
+ * no conflicts between managers; lists are leaves unless they have a merge key.
+ */
+export function applyPatch(target: Json, applied: Json, strategic: boolean, previouslyApplied?: Json): Json {
   const withoutNulls = stripNulls(applied);
-  return strategic ? strategicMergePatch(target, withoutNulls) : mergePatch(target, withoutNulls);
+  let base = target;
+  if (isObject(previouslyApplied) && isObject(target)) {
+    base = structuredClone(target);
+    removeDropped(base, previouslyApplied, withoutNulls);
+  }
+  return strategic ? strategicMergePatch(base, withoutNulls) : mergePatch(base, withoutNulls);
+}
+
+/** Deletes from target the keys present in prev but absent from next (recursively through maps). */
+function removeDropped(target: Record<string, any>, prev: Record<string, any>, next: unknown): void {
+  const nextObj = isObject(next) ? next : {};
+  for (const [k, pv] of Object.entries(prev)) {
+    if (!(k in nextObj)) {
+      delete target[k];
+      continue;
+    }
+    if (isObject(pv) && isObject(nextObj[k]) && isObject(target[k])) removeDropped(target[k], pv, nextObj[k]);
+  }
 }
 
 function stripNulls(v: Json): Json {

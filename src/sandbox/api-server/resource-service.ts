@@ -47,6 +47,9 @@ export class ResourceService {
   /** Called after a CRD is written or removed, so its resources start or stop being served. */
   onCrdChange: (crd: KubeObject, deleted: boolean) => void = () => {};
 
+  /** uid → fieldManager → the configuration it applied last (server-side apply). */
+  private readonly applied = new Map<string, Map<string, unknown>>();
+
   constructor(
     readonly store: ObjectStore,
     readonly registry: ResourceRegistry,
@@ -276,7 +279,9 @@ export class ResourceService {
         if (subresource) throw notFound(info.group, info.plural, name);
         const body = structuredClone(patchBody);
         body.metadata = { ...(body.metadata ?? {}), name };
-        return this.create(info, namespace, body, opts);
+        const created = await this.create(info, namespace, body, opts);
+        if (!opts.dryRun) this.rememberApplied(created.object.metadata.uid, opts.fieldManager, patchBody);
+        return created;
       }
     }
     if (!existing) throw notFound(info.group, info.plural, name);
@@ -294,7 +299,7 @@ export class ResourceService {
         patched = strategicMergePatch(current, patchBody);
         break;
       case PATCH_TYPES.apply:
-        patched = applyPatch(current, patchBody, !info.crdName);
+        patched = applyPatch(current, patchBody, !info.crdName, this.applied.get(existing.metadata.uid)?.get(opts.fieldManager!));
         break;
       default:
         throw unsupportedMediaType(type);
@@ -304,7 +309,9 @@ export class ResourceService {
     const rv = patched.metadata.resourceVersion;
     if (rv !== undefined && rv !== null && rv !== '' && rv !== existing.metadata.resourceVersion) throw conflict(info.group, info.plural, name);
     patched.metadata.resourceVersion = existing.metadata.resourceVersion;
-    return this.writeUpdate(info, existing, patched, opts, subresource);
+    const result = await this.writeUpdate(info, existing, patched, opts, subresource);
+    if (type === PATCH_TYPES.apply && !opts.dryRun) this.rememberApplied(existing.metadata.uid, opts.fieldManager!, patchBody);
+    return result;
   }
 
   // ---- delete --------------------------------------------------------------------------
@@ -370,7 +377,15 @@ export class ResourceService {
     return { object: this.present(info, final), removed: true };
   }
 
+  private rememberApplied(uid: string, manager: string | undefined, config: unknown): void {
+    if (!manager) return;
+    let byManager = this.applied.get(uid);
+    if (!byManager) this.applied.set(uid, (byManager = new Map()));
+    byManager.set(manager, structuredClone(config));
+  }
+
   private afterRemove(info: ResourceInfo, final: KubeObject): void {
+    this.applied.delete(final.metadata.uid);
     if (info.kind === 'CustomResourceDefinition' && info.group === 'apiextensions.k8s.io') this.onCrdChange(final, true);
   }
 

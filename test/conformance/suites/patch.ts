@@ -110,6 +110,13 @@ export function patchSuite(): void {
       expect(updated.spec.size).toBe(5);
       expect(updated.spec.tags).toEqual(['b']);
       expect(updated.metadata.generation).toBe(2);
+      // Fields the manager stops applying are removed; defaulted fields stay.
+      const pruned: any = await env.custom.patchNamespacedCustomObject(
+        { ...ref, body: { apiVersion: body.apiVersion, kind: body.kind, metadata: { name: 'ssa' }, spec: { size: 5 } }, fieldManager: 'conformance', force: true },
+        as(PatchStrategy.ServerSideApply),
+      );
+      expect(pruned.spec).toEqual({ size: 5, pool: 'default-pool' });
+      expect(pruned.metadata.labels ?? {}).toEqual({});
     });
 
     it('merge patch of /status changes only status', async () => {
