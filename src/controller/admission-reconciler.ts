@@ -73,7 +73,8 @@ async function ensureConsumer(rt: VisionJobRuntime, nats: NatsHandles, poolKey: 
 }
 
 export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: string): Promise<ReconcileResult | void> {
-  const jobs = rt.jobsOfPool(poolKey);
+  // Our own status writes count at once (a finished job frees its slot before the watch says so).
+  const jobs = rt.jobsOfPool(poolKey).map((j) => rt.store.get(objKey(j)) ?? j);
   const pool = rt.pool(poolKey);
   const log = rt.ctx.logger.child({ pool: poolKey });
   if (!pool || pool.metadata.deletionTimestamp) {
@@ -81,9 +82,7 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
     for (const j of jobs) rt.ctx.enqueueJob(objKey(j));
     return;
   }
-  // The finalizer may be in our own just-written copy before the cache shows it.
-  const eligible = (j: VisionJobObject): boolean =>
-    hasFinalizer(rt.store.get(objKey(j)) ?? j) && j.spec.suspend !== true && rt.specError(j, specError) === undefined;
+  const eligible = (j: VisionJobObject): boolean => hasFinalizer(j) && j.spec.suspend !== true && rt.specError(j, specError) === undefined;
   const plan = planAdmission({
     jobs,
     namespace: pool.metadata.namespace ?? '',

@@ -86,12 +86,9 @@ export class JobEventConsumer {
     this.ac.abort();
     this.throttle.stop();
     for (const w of this.slotWaiters.splice(0)) w();
-    try {
-      await this.messages?.close();
-    } catch {
-      // the connection may be gone already
-    }
-    await this.loop;
+    // close() waits for the server while disconnected: never let it hold a shutdown.
+    await Promise.race([this.messages?.close().catch(() => undefined), sleep(2000)]);
+    await Promise.race([this.loop, sleep(5000)]);
     await Promise.allSettled([...this.chains.values()]);
   }
 
@@ -208,7 +205,11 @@ export class JobEventConsumer {
     this.observe(written.metadata.namespace ?? '', written.spec.pool, result, written.status);
     if (result.kind === 'transition') {
       this.log.info({ namespace: ev.namespace, name: ev.name, attempt: ev.attempt, pod: ev.pod, type: ev.type, phase: written.status?.phase }, 'job event applied');
-      if (result.finished) this.throttle.forget(key);
+      if (result.finished) {
+        this.throttle.forget(key);
+        // A slot is free now: admit the next job without waiting for the watch to echo our write.
+        rt.enqueueAdmission(`${ev.namespace}/${written.spec.pool}`);
+      }
       // A job deleted while it was being fetched: the cancellation must reach this attempt.
       if (written.metadata.deletionTimestamp) rt.ctx.enqueueJob(key);
     }

@@ -148,7 +148,12 @@ export async function startController(opts: StartControllerOptions): Promise<Con
     const wp = workerPools;
     visionJobs = undefined;
     workerPools = undefined;
-    await Promise.all([vj?.stop(), wp?.stop()]);
+    const slow = setTimeout(() => logger.warn('leader term is slow to stop (VisionJob or WorkerPool side)'), 5000);
+    await Promise.all([
+      vj?.stop().then(() => logger.debug('VisionJob side stopped')),
+      wp?.stop().then(() => logger.debug('WorkerPool side stopped')),
+    ]);
+    clearTimeout(slow);
   };
 
   let elector: LeaderElector | undefined;
@@ -211,15 +216,26 @@ export async function startController(opts: StartControllerOptions): Promise<Con
     healthUrl,
     stop() {
       stopped ??= (async () => {
+        // A stage that hangs (an API call without answer) is named in the log.
+        const stage = async (name: string, p: Promise<unknown> | undefined): Promise<void> => {
+          const t = Date.now();
+          const slow = setTimeout(() => logger.warn({ stage: name }, 'controller shutdown stage is slow'), 5000);
+          try {
+            await p;
+          } finally {
+            clearTimeout(slow);
+            logger.debug({ stage: name, ms: Date.now() - t }, 'controller shutdown stage done');
+          }
+        };
         clearInterval(phaseGauge);
         standalone.abort();
         // The elector aborts the term's signal and releases the lease; drain the term first.
         const electorStop = elector?.stop();
-        await term;
-        await electorStop;
-        await Promise.all(servers.map((s) => s.close()));
-        await nats.stop();
-        await Promise.all([jobs.stop(), pools.stop(), pods.stop()]);
+        await stage('leader term', term);
+        await stage('leader election', electorStop);
+        await stage('http servers', Promise.all(servers.map((s) => s.close())));
+        await stage('nats', nats.stop());
+        await stage('informers', Promise.all([jobs.stop(), pools.stop(), pods.stop()]));
       })();
       return stopped;
     },
