@@ -3,6 +3,8 @@
  * pool's limit and never past it, scale down to zero after the idle delay, roll a template change
  * without touching a running job.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.js';
 import {
@@ -52,6 +54,15 @@ describe('WorkerPool scaling end to end', () => {
     const reasons = (await eventsFor(h, 'WorkerPool', 'burst')).map((e) => e.reason);
     expect(reasons).toContain('ScaledUp');
     expect(reasons).toContain('ScaledDown');
+
+    // what an operator sees with the real kubectl: printer columns and events
+    const kubectl = (...args: string[]) =>
+      promisify(execFile)('kubectl', ['--kubeconfig', h.sandbox.kubeconfigPath, ...args]).then((r) => r.stdout);
+    const row = await kubectl('get', 'wp', 'burst', '--no-headers');
+    expect(row).toMatch(/^burst\s+0\s+4\s+0\s+0\s+0\s+0\s+/); // NAME MIN MAX REPLICAS BUSY QUEUED RUNNING
+    const described = await kubectl('describe', 'wp', 'burst');
+    expect(described).toMatch(/ScaledUp/);
+    expect(described).toMatch(/ScaledDown/);
   });
 
   it('a template change during a run disrupts no running job and later jobs run on new workers', async () => {
