@@ -74,6 +74,8 @@ export async function startHarness(opts: { nodes?: number; gpusPerNode?: number;
         logger,
         settings: { natsUrlForWorkers: sandbox.natsUrl, agentCommand: AGENT_COMMAND, cancelTimeoutMs: 15_000 },
         events: { progressMs: 500 },
+        metricsPort: 0,
+        healthPort: 0,
         ...extra,
       });
       controllers.push(c);

@@ -163,16 +163,17 @@ describe('controller e2e: VisionJob lifecycle', () => {
   });
 
   it('serves /metrics, /healthz and /readyz', async () => {
-    const c = await h.startController({ metricsPort: 0, healthPort: 0, leaderElection: { namespace: 'default', leaseName: 'metrics-probe' } });
-    await waitFor(() => c.ready(), { message: 'second controller ready' });
+    const c = h.controllers[0]!;
+    expect(c.isLeader()).toBe(true);
     expect((await fetch(`${c.healthUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${c.healthUrl}/readyz`)).status).toBe(200);
-    const metrics = await (await fetch(`${c.metricsUrl}/metrics`)).text();
-    expect(metrics).toContain('visionq_nats_connected');
-    expect(metrics).toContain('visionq_reconcile_duration_seconds');
-    const leader = h.controllers[0]!;
-    const text = await leader.ctx.metrics.registry.metrics();
+    const text = await (await fetch(`${c.metricsUrl}/metrics`)).text();
+    expect(text).toContain('visionq_nats_connected 1');
+    expect(text).toContain('visionq_controller_leader 1');
+    expect(text).toMatch(/visionq_reconcile_duration_seconds_count\{controller="visionjob"\} \d+/);
     expect(text).toMatch(/visionq_jobs_published_total\{namespace="default",pool="gpu"\} \d+/);
     expect(text).toMatch(/visionq_job_retries_total\{namespace="default",pool="gpu"\} 1/);
+    expect(text).toMatch(/visionq_job_run_duration_seconds_count\{namespace="default",pool="gpu",outcome="Succeeded"\} \d+/);
+    expect(text).toMatch(/visionq_job_queue_wait_seconds_count\{namespace="default",pool="gpu"\} \d+/);
   });
 });
