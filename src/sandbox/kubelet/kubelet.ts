@@ -39,6 +39,7 @@ export class Kubelet {
   private readonly removedNodes = new Set<string>();
   private readonly workers = new Map<string, { worker: PodWorker; node: string }>();
   private readonly finishing = new Set<string>();
+  private readonly adding = new Map<string, Promise<void>>();
   private readonly pods: Informer<V1Pod>;
   private readonly recorder: EventRecorder;
   private readonly abort = new AbortController();
@@ -62,9 +63,18 @@ export class Kubelet {
 
   async addNode(spec: SimNodeSpec): Promise<void> {
     if (this.nodes.has(spec.name)) return;
+    const pending = this.adding.get(spec.name);
+    if (pending) return pending;
+    const p = this.doAddNode(spec).finally(() => this.adding.delete(spec.name));
+    this.adding.set(spec.name, p);
+    return p;
+  }
+
+  private async doAddNode(spec: SimNodeSpec): Promise<void> {
     this.removedNodes.delete(spec.name);
     const since = kubeNow();
     const uid = await this.register(spec, since);
+    if (this.abort.signal.aborted) return;
     const heartbeat = setInterval(() => void this.heartbeat(spec.name), this.opts.heartbeatIntervalMs);
     const entry: NodeEntry = { spec, since, uid, heartbeat, beats: 0 };
     this.nodes.set(spec.name, entry);
