@@ -13,12 +13,12 @@ export interface CrValidationResult {
 
 /** Validates a custom resource against its version's openAPIV3Schema (structural schema semantics). */
 export interface CustomResourceValidator {
-  check(schema: Record<string, unknown> | undefined, obj: KubeObject, old: KubeObject | undefined): Promise<CrValidationResult>;
+  check(schema: Record<string, unknown> | undefined, obj: KubeObject, old: KubeObject | undefined): CrValidationResult;
 }
 
 /** Used until src/api/crd-validate.ts exists: accepts everything unchanged. */
 export const passThroughValidator: CustomResourceValidator = {
-  async check(_schema, obj) {
+  check(_schema, obj) {
     return { object: obj, causes: [], unknownFields: [] };
   },
 };

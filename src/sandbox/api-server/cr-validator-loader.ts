@@ -18,7 +18,7 @@ import type { KubeObject } from './store.js';
  */
 export async function loadCrValidator(logger?: Logger): Promise<CustomResourceValidator> {
   return {
-    async check(schema, obj, old) {
+    check(schema, obj, old) {
       if (!schema) return { object: obj, causes: [], unknownFields: [] };
       const s = schema as JSONSchemaProps;
       const unknownFields = findUnknownFields(s, obj);

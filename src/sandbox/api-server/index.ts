@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ApiError, pathNotFound } from './errors.js';
 import { ResourceRegistry, storageKey } from './resource-registry.js';
 import { builtinResources } from './builtin-resources.js';
-import { ObjectStore } from './store.js';
+import { ObjectStore, StoreConflictError } from './store.js';
 import { ResourceService } from './resource-service.js';
 import { wireCrdServing } from './crd-serving.js';
 import { GarbageCollector } from './garbage-collector.js';
@@ -132,8 +132,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      const apiErr = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? String(err)}`, {}, { cause: err });
-      if (!(err instanceof ApiError)) logger?.error({ err, url: req.url, method: req.method }, 'request failed');
+      const apiErr =
+        err instanceof ApiError
+          ? err
+          : err instanceof StoreConflictError
+            ? new ApiError(409, 'Conflict', `Operation cannot be fulfilled: ${err.message}; please apply your changes to the latest version and try again`, {}, { cause: err })
+            : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? String(err)}`, {}, { cause: err });
+      if (apiErr.code === 500) logger?.error({ err, url: req.url, method: req.method }, 'request failed');
       if (res.headersSent) {
         res.end();
         return;

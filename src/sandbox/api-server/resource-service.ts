@@ -133,7 +133,7 @@ export class ResourceService {
     prepareBuiltinCreate(info, obj);
     const warnings: string[] = [];
     let toStore = obj;
-    if (info.crdName) toStore = await this.validateCustom(info, obj, undefined, opts, warnings);
+    if (info.crdName) toStore = this.validateCustom(info, obj, undefined, opts, warnings);
     else this.throwIfInvalid(info, meta.name, validateBuiltin(info, obj, undefined));
     if (info.kind === 'CustomResourceDefinition' && info.group === 'apiextensions.k8s.io') this.prepareCrd(toStore);
 
@@ -231,7 +231,7 @@ export class ResourceService {
     } else delete next.metadata.generation;
 
     const warnings: string[] = [];
-    if (info.crdName) next = await this.validateCustom(info, next, existing, opts, warnings);
+    if (info.crdName) next = this.validateCustom(info, next, existing, opts, warnings);
     else this.throwIfInvalid(info, name, validateBuiltin(info, next, existing));
     if (info.kind === 'CustomResourceDefinition' && info.group === 'apiextensions.k8s.io') this.prepareCrd(next);
     next.apiVersion = apiVersionOf(this.storageInfo(info));
@@ -246,7 +246,7 @@ export class ResourceService {
     // A no-op write keeps the resourceVersion and sends no watch event, like the real server.
     if (jsonEqual(next, existing)) return { object: this.present(info, existing), warnings };
     if (opts.dryRun) return { object: this.present(info, next), warnings };
-    const stored = this.store.update(key, next);
+    const stored = this.store.update(key, next, existing.metadata.resourceVersion);
     if (info.kind === 'CustomResourceDefinition' && info.group === 'apiextensions.k8s.io') this.onCrdChange(stored, false);
     return { object: this.present(info, stored), warnings };
   }
@@ -465,9 +465,10 @@ export class ResourceService {
     if (causes.length > 0) throw invalid(info.group, info.kind, name, causes);
   }
 
-  private async validateCustom(info: ResourceInfo, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions, warnings: string[]): Promise<KubeObject> {
+  /** Synchronous on purpose: nothing may interleave between reading the stored object and writing it. */
+  private validateCustom(info: ResourceInfo, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions, warnings: string[]): KubeObject {
     const mode: FieldValidation = opts.fieldValidation ?? 'Warn';
-    const result = await this.validator().check(info.schema, obj, old);
+    const result = this.validator().check(info.schema, obj, old);
     if (result.unknownFields.length > 0) {
       if (mode === 'Strict') {
         const list = result.unknownFields.map((f) => `unknown field "${f}"`).join(', ');

@@ -12,6 +12,14 @@ export interface StoreEvent {
   prev?: KubeObject;
 }
 
+/** A write raced with another one (the service turns it into 409 Conflict). */
+export class StoreConflictError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreConflictError';
+  }
+}
+
 function objectKey(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
@@ -64,19 +72,22 @@ export class ObjectStore {
 
   create(key: string, obj: KubeObject): KubeObject {
     const stored = structuredClone(obj);
-    stored.metadata.resourceVersion = String(++this.rv);
     let bucket = this.data.get(key);
     if (!bucket) this.data.set(key, (bucket = new Map()));
+    if (bucket.has(objectKey(stored.metadata.namespace, stored.metadata.name))) throw new StoreConflictError(`${key} ${stored.metadata.name} already exists`);
+    stored.metadata.resourceVersion = String(++this.rv);
     bucket.set(objectKey(stored.metadata.namespace, stored.metadata.name), stored);
     this.emit({ type: 'ADDED', rv: this.rv, key, object: structuredClone(stored) });
     return structuredClone(stored);
   }
 
-  update(key: string, obj: KubeObject): KubeObject {
+  /** Replaces an object; with expectedRv, fails unless the stored object is still at that version. */
+  update(key: string, obj: KubeObject, expectedRv?: string): KubeObject {
     const bucket = this.data.get(key);
     const k = objectKey(obj.metadata.namespace, obj.metadata.name);
     const prev = bucket?.get(k);
-    if (!bucket || !prev) throw new Error(`update of missing object ${key} ${k}`);
+    if (!bucket || !prev) throw new StoreConflictError(`update of missing object ${key} ${k}`);
+    if (expectedRv !== undefined && prev.metadata.resourceVersion !== expectedRv) throw new StoreConflictError(`${key} ${k} changed since it was read`);
     const stored = structuredClone(obj);
     stored.metadata.resourceVersion = String(++this.rv);
     bucket.set(k, stored);

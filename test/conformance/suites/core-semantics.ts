@@ -59,6 +59,21 @@ export function coreSemanticsSuite(): void {
       expect(unconditional.data).toEqual({ v: '4' });
     });
 
+    it('concurrent writes: one create and one update per resourceVersion win, the rest conflict', async () => {
+      const creates = await Promise.allSettled(
+        Array.from({ length: 6 }, () => env.core.createNamespacedConfigMap({ namespace: env.namespace, body: { metadata: { name: 'race' } } })),
+      );
+      expect(creates.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const base = await env.core.readNamespacedConfigMap({ name: 'race', namespace: env.namespace });
+      const updates = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) =>
+          env.core.replaceNamespacedConfigMap({ name: 'race', namespace: env.namespace, body: { ...base, data: { writer: String(i) } } }),
+        ),
+      );
+      expect(updates.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of updates) if (r.status === 'rejected') expect((r.reason as { code?: number }).code).toBe(409);
+    });
+
     it('namespaced objects need an existing namespace', async () => {
       const err = await expectApiError(() => env.core.createNamespacedConfigMap({ namespace: `missing-${env.suffix}`, body: { metadata: { name: 'x' } } }));
       expect(err.code).toBe(404);
