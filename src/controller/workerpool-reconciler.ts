@@ -1,7 +1,7 @@
 import type { CoreV1Api, CustomObjectsApi, KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION, WORKER_POOL_KIND, WORKER_POOL_PLURAL } from '../api/constants.js';
-import { classifyApiError } from '../kube/api-errors.js';
+import { classifyApiError, describeApiError, statusCodeOf } from '../kube/api-errors.js';
 import type { ReconcileResult } from '../kube/controller-loop.js';
 import { mergePatchCustomObjectStatus } from '../kube/kube-patch.js';
 import type { DrainFn } from './worker-drain.js';
@@ -49,6 +49,8 @@ function nowOf(clock: () => Date): number {
 
 /** After this many unanswered/refused drains a pod is retried later rather than in a tight loop. */
 const DEFAULT_RETRY_DRAIN_MS = 2_000;
+/** A pod the API server rejected (quota, pod security, invalid spec) is tried again this much later. */
+const REJECTED_CREATE_RETRY_MS = 30_000;
 
 /**
  * Level-triggered reconcile of one WorkerPool: reads pool, pods and jobs from the caches, plans
@@ -194,8 +196,19 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
       }
     }
 
+    let blocked: { reason: string; message: string } | undefined = templateError
+      ? { reason: 'InvalidTemplate', message: templateError }
+      : undefined;
+    let createError: unknown;
     if (plan.create > 0) {
-      const created = await this.createWorkers(pool, plan.create, log);
+      const { created, rejected, error } = await this.createWorkers(pool, plan.create, log);
+      if (rejected) {
+        // Rejected for good until something changes (invalid spec, quota, pod security): say so
+        // on the pool and look again a little later (quota may free up) instead of hammering.
+        blocked = { reason: 'FailedCreate', message: rejected };
+        retryMs = Math.min(retryMs ?? Infinity, REJECTED_CREATE_RETRY_MS);
+      }
+      createError = error;
       if (created.length > 0) {
         this.deps.event(
           this.ref(pool),
@@ -207,7 +220,9 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     }
 
     this.reportCapacity(key, pool, plan);
-    await this.writeStatus(pool, workers, load, plan, now, templateError, log);
+    await this.writeStatus(pool, workers, load, plan, now, blocked, log);
+    // Transient create failures (5xx, network, throttling): the work queue's backoff retries.
+    if (createError) throw createError;
 
     const after = [plan.requeueAfterMs, retryMs, recheckDeathsMs, staleCheckMs].filter((v): v is number => v !== undefined);
     return after.length > 0 ? { requeueAfterMs: Math.max(50, Math.min(...after)) } : undefined;
@@ -291,9 +306,15 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     }
   }
 
-  private async createWorkers(pool: PoolObject, count: number, log: Logger): Promise<string[]> {
+  private async createWorkers(
+    pool: PoolObject,
+    count: number,
+    log: Logger,
+  ): Promise<{ created: string[]; rejected?: string; error?: unknown }> {
     const key = `${pool.metadata.namespace}/${pool.metadata.name}`;
     const created: string[] = [];
+    let rejected: string | undefined;
+    let error: unknown;
     await Promise.all(
       Array.from({ length: count }, async () => {
         const podName = workerPodName(pool.metadata.name ?? 'worker', this.deps.random);
@@ -306,12 +327,23 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
         } catch (err) {
           this.expectations.forgetCreate(key, podName);
           // A name clash (409) is harmless: the next reconcile picks another name.
-          if (classifyApiError(err) !== 'conflict') throw err;
+          if (classifyApiError(err) === 'conflict') return;
+          const code = statusCodeOf(err);
+          if (code === 400 || code === 403 || code === 422) {
+            rejected ??= `worker pod rejected by the API server: ${describeApiError(err)}`;
+          } else {
+            error ??= err;
+          }
         }
       }),
     );
     if (created.length > 0) log.info({ pods: created }, 'created worker pods');
-    return created.sort();
+    if (rejected || error) {
+      const message = rejected ?? `creating worker pods failed: ${describeApiError(error)}`;
+      log.warn({ err: error }, message);
+      this.deps.event(this.ref(pool), 'Warning', 'FailedCreate', message);
+    }
+    return { created: created.sort(), ...(rejected ? { rejected } : {}), ...(error ? { error } : {}) };
   }
 
   private reportCapacity(key: string, pool: PoolObject, plan: ScalingPlan): void {
@@ -332,7 +364,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     load: PoolLoadCounts,
     plan: ScalingPlan,
     now: Date,
-    templateError: string | undefined,
+    blocked: { reason: string; message: string } | undefined,
     log: Logger,
   ): Promise<void> {
     const status = computePoolStatus({
@@ -342,7 +374,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
       plan,
       previous: pool.status,
       now,
-      templateError,
+      blocked,
     });
     if (!statusChanged(pool.status, status)) return;
     try {

@@ -30,8 +30,8 @@ export interface PoolStatusInput {
   plan: ScalingPlan;
   previous?: { conditions?: PoolCondition[] | null } | null;
   now: Date;
-  /** Set when the pool cannot get workers at all (e.g. its template is unusable). */
-  templateError?: string;
+  /** Set when the pool cannot get workers at all (unusable template, pods rejected by the API server). */
+  blocked?: { reason: string; message: string };
 }
 
 /** The pool's status as the controller sees it; conditions keep their transition time while unchanged. */
@@ -43,8 +43,8 @@ export function computePoolStatus(input: PoolStatusInput): WorkerPoolStatusView 
   const desired = input.plan.desired;
 
   const conds: Array<Omit<PoolCondition, 'lastTransitionTime'>> = [];
-  if (input.templateError) {
-    conds.push({ type: 'Ready', status: 'False', reason: 'InvalidTemplate', message: input.templateError });
+  if (input.blocked) {
+    conds.push({ type: 'Ready', status: 'False', reason: input.blocked.reason, message: input.blocked.message });
   } else if (ready.length >= desired) {
     conds.push({
       type: 'Ready',

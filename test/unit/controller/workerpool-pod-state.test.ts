@@ -131,6 +131,6 @@ describe('computePoolStatus', () => {
     const plan = planScaling({ spec, load: { queued: 0, running: 0 }, workers: [], idleSinceMs: new Map(), nowMs: 0 });
     const now = new Date(0);
     expect(computePoolStatus({ workers: [], load: { queued: 0, running: 0 }, plan, now }).conditions[0]).toMatchObject({ status: 'True', reason: 'NoWorkersNeeded' });
-    expect(computePoolStatus({ workers: [], load: { queued: 0, running: 0 }, plan, now, templateError: 'bad' }).conditions[0]).toMatchObject({ status: 'False', reason: 'InvalidTemplate', message: 'bad' });
+    expect(computePoolStatus({ workers: [], load: { queued: 0, running: 0 }, plan, now, blocked: { reason: 'InvalidTemplate', message: 'bad' } }).conditions[0]).toMatchObject({ status: 'False', reason: 'InvalidTemplate', message: 'bad' });
   });
 });

@@ -27,8 +27,10 @@ function world(pool: PoolObject) {
   const statuses: unknown[] = [];
   const events: string[] = [];
   let n = 0;
+  const failCreate: { err?: unknown } = {};
   const core = {
     createNamespacedPod: async ({ body }: { body: V1Pod }) => {
+      if (failCreate.err) throw failCreate.err;
       apiPods.set(body.metadata!.name!, { ...body, metadata: { ...body.metadata, creationTimestamp: new Date(nowMs) } });
       return body;
     },
@@ -68,6 +70,7 @@ function world(pool: PoolObject) {
   });
   return {
     r,
+    failCreate,
     jobs,
     drains,
     drainAnswers,
@@ -205,5 +208,26 @@ describe('WorkerPoolReconciler', () => {
     expect(w.apiPods.size).toBe(0);
     expect(w.events.some((e) => e.startsWith('InvalidTemplate'))).toBe(true);
     expect((w.statuses.at(-1) as { conditions: Array<{ type: string; reason: string }> }).conditions[0]).toMatchObject({ type: 'Ready', reason: 'InvalidTemplate' });
+  });
+
+  it('reports pods the API server rejects on the pool and retries later; transient failures go to the backoff', async () => {
+    const pool = makePool();
+    const w = world(pool);
+    w.queue(2);
+    w.failCreate.err = Object.assign(new Error('forbidden'), { code: 403, body: { message: 'pods "gpu-x" is forbidden: exceeded quota: gpu-quota' } });
+    const res = await w.r.reconcile('ns/gpu');
+    expect(res?.requeueAfterMs).toBe(30_000);
+    expect(w.events.some((e) => e.startsWith('FailedCreate') && e.includes('exceeded quota'))).toBe(true);
+    const ready = (w.statuses.at(-1) as { conditions: Array<{ type: string; reason: string; message: string }> }).conditions[0];
+    expect(ready).toMatchObject({ type: 'Ready', reason: 'FailedCreate' });
+    expect(ready.message).toContain('exceeded quota');
+
+    w.failCreate.err = Object.assign(new Error('boom'), { code: 503 });
+    await expect(w.r.reconcile('ns/gpu')).rejects.toThrow('boom');
+
+    w.failCreate.err = undefined;
+    await w.r.reconcile('ns/gpu');
+    expect(w.apiPods.size).toBe(2);
+    expect((w.statuses.at(-1) as { conditions: Array<{ reason: string }> }).conditions[0].reason).toBe('ScalingUp');
   });
 });
