@@ -99,6 +99,11 @@ export async function setupConformance(label: string, setup: SetupOptions = {}):
     kubectl,
     cleanup: async () => {
       if (external) {
+        // Pods bound to made-up nodes would keep the namespace terminating until pod GC runs.
+        const pods = await core.listNamespacedPod({ namespace }).catch(() => undefined);
+        for (const p of pods?.items ?? []) {
+          await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+        }
         await core.deleteNamespace({ name: namespace }).catch(() => undefined);
       }
       await stop();
