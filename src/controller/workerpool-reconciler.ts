@@ -325,7 +325,9 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
           created.push(podName);
           this.deps.metrics?.podsCreated.inc({ namespace: pool.metadata.namespace ?? '', pool: pool.metadata.name ?? '' });
         } catch (err) {
-          this.expectations.forgetCreate(key, podName);
+          // Without an answer the pod may exist after all: keep expecting it (until the cache shows
+          // it or the expectation expires) rather than risk a pod over maxReplicas.
+          if (classifyApiError(err) !== 'network') this.expectations.forgetCreate(key, podName);
           // A name clash (409) is harmless: the next reconcile picks another name.
           if (classifyApiError(err) === 'conflict') return;
           const code = statusCodeOf(err);
