@@ -93,6 +93,8 @@ export function startWorkerPoolController(
       onAdd: (p) => enqueue(keyOf(p)),
       onUpdate: (o, n) => {
         if (
+          // periodic resync re-delivers the same object: a level-triggered look at every pool
+          o.metadata.resourceVersion === n.metadata.resourceVersion ||
           o.metadata.generation !== n.metadata.generation ||
           o.metadata.uid !== n.metadata.uid ||
           Boolean(o.metadata.deletionTimestamp) !== Boolean(n.metadata.deletionTimestamp) ||
