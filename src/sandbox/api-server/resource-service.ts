@@ -7,6 +7,7 @@ import { isObject, jsonEqual, newUid, nowTimestamp, randomSuffix, specPart, vali
 import { applyPatch, jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import type { CustomResourceValidator, FieldValidation } from './cr-validation.js';
 import { prepareBuiltinCreate, validateBuiltin } from './builtin-defaults.js';
+import { prepareCrd } from './crd-status.js';
 import * as yaml from 'js-yaml';
 
 export interface WriteOptions {
@@ -135,7 +136,7 @@ export class ResourceService {
     let toStore = obj;
     if (info.crdName) toStore = this.validateCustom(info, obj, undefined, opts, warnings);
     else this.throwIfInvalid(info, meta.name, validateBuiltin(info, obj, undefined));
-    if (info.kind === 'CustomResourceDefinition' && info.group === 'apiextensions.k8s.io') this.prepareCrd(toStore);
+    if (info.kind === 'CustomResourceDefinition' && info.group === 'apiextensions.k8s.io') prepareCrd(toStore, this.clock);
 
     toStore.apiVersion = apiVersionOf(this.storageInfo(info));
     toStore.kind = info.kind;
@@ -233,7 +234,7 @@ export class ResourceService {
     const warnings: string[] = [];
     if (info.crdName) next = this.validateCustom(info, next, existing, opts, warnings);
     else this.throwIfInvalid(info, name, validateBuiltin(info, next, existing));
-    if (info.kind === 'CustomResourceDefinition' && info.group === 'apiextensions.k8s.io') this.prepareCrd(next);
+    if (info.kind === 'CustomResourceDefinition' && info.group === 'apiextensions.k8s.io') prepareCrd(next, this.clock);
     next.apiVersion = apiVersionOf(this.storageInfo(info));
     next.kind = info.kind;
 
@@ -482,39 +483,5 @@ export class ResourceService {
       throw invalid(info.group, info.kind, name, result.causes, message);
     }
     return result.object;
-  }
-
-  /** Fills a CRD's status the way the apiextensions controllers do once names are accepted. */
-  private prepareCrd(crd: KubeObject): void {
-    const spec = crd.spec ?? {};
-    const names = spec.names ?? {};
-    const causes: StatusCause[] = [];
-    if (!spec.group) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.group' });
-    if (!names.plural) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.names.plural' });
-    if (!names.kind) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.names.kind' });
-    if (!Array.isArray(spec.versions) || spec.versions.length === 0) causes.push({ reason: 'FieldValueRequired', message: 'Required value: must have exactly one version marked as storage version', field: 'spec.versions' });
-    if (!['Namespaced', 'Cluster'].includes(spec.scope)) causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: "${spec.scope}": supported values: "Cluster", "Namespaced"`, field: 'spec.scope' });
-    if (names.plural && spec.group && crd.metadata.name !== `${names.plural}.${spec.group}`) {
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${crd.metadata.name}": must be spec.names.plural+"."+spec.group`, field: 'metadata.name' });
-    }
-    const storageVersions = (spec.versions ?? []).filter((v: any) => v.storage);
-    if (Array.isArray(spec.versions) && spec.versions.length > 0 && storageVersions.length !== 1) {
-      causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: must have exactly one version marked as storage version', field: 'spec.versions' });
-    }
-    if (causes.length > 0) throw invalid('apiextensions.k8s.io', 'CustomResourceDefinition', crd.metadata.name, causes);
-    names.singular ??= String(names.kind).toLowerCase();
-    names.listKind ??= `${names.kind}List`;
-    spec.names = names;
-    const ts = crd.status?.conditions?.[0]?.lastTransitionTime ?? nowTimestamp(this.clock);
-    const stored: string[] = crd.status?.storedVersions ?? [];
-    const storageName = storageVersions[0].name;
-    crd.status = {
-      acceptedNames: structuredClone(names),
-      conditions: [
-        { type: 'NamesAccepted', status: 'True', lastTransitionTime: ts, reason: 'NoConflicts', message: 'no conflicts found' },
-        { type: 'Established', status: 'True', lastTransitionTime: ts, reason: 'InitialNamesAccepted', message: 'the initial names have been accepted' },
-      ],
-      storedVersions: stored.includes(storageName) ? stored : [...stored, storageName],
-    };
   }
 }
