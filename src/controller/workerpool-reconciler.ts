@@ -355,7 +355,9 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
       return;
     }
     const msg = u.message ?? 'no node fits';
-    if (this.capacityPending.get(key) === msg) return;
+    // One event per episode (the scheduler's message changes as nodes come and go); the
+    // condition carries the latest reason.
+    if (this.capacityPending.has(key)) return;
     this.capacityPending.set(key, msg);
     this.deps.event(this.ref(pool), 'Warning', 'CapacityPending', `${u.count} worker pod(s) waiting for a node: ${msg}`);
   }
