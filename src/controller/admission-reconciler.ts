@@ -24,6 +24,7 @@ export const MAX_DELIVER_MARGIN = 20;
 const NATS_RETRY_MS = 2000;
 const QUEUE_FULL_RETRY_MS = 5000;
 const MARK_CONCURRENCY = 8;
+const RECORD_CONCURRENCY = 8;
 const SAFETY_PASS_MS = 30_000;
 
 export function poolLimit(pool: WorkerPoolObject): number {
@@ -106,24 +107,36 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
     return { requeueAfterMs: NATS_RETRY_MS };
   }
 
+  // Publish in admission order first (agents can start at once), then record the Queued
+  // statuses in parallel: a pass that frees several slots does not pay one status write each.
+  const now = rt.now();
+  const sent: { job: VisionJobObject; seq: number; duplicate: boolean }[] = [];
+  let stop: { err: unknown; at: number } | undefined;
   for (let i = 0; i < plan.admit.length; i++) {
     const job = plan.admit[i]!;
     try {
-      await admit(rt, nats, job, pool);
+      sent.push({ job, ...(await publish(rt, nats, job, pool, now)) });
     } catch (err) {
-      const rest = plan.waiting.slice(i);
-      if (err instanceof QueueFullError) {
-        log.warn('jobs stream is full; jobs stay Pending');
-        await markWaiting(rt, rest, 'QueueFull', 'the jobs queue is full: the job will be queued when there is room');
-        return { requeueAfterMs: QUEUE_FULL_RETRY_MS };
-      }
-      if (err instanceof NatsUnavailableError) {
-        await markWaiting(rt, rest, 'NatsUnavailable', 'NATS is unreachable: the job will be queued when the connection is back');
-        return { requeueAfterMs: NATS_RETRY_MS };
-      }
-      throw err;
+      stop = { err, at: i };
+      break;
     }
   }
+  const recorded = await mapLimit(sent, RECORD_CONCURRENCY, (p) => recordQueued(rt, p.job, pool, p.seq, p.duplicate, now));
+  if (stop) {
+    const rest = plan.waiting.slice(stop.at);
+    if (stop.err instanceof QueueFullError) {
+      log.warn('jobs stream is full; jobs stay Pending');
+      await markWaiting(rt, rest, 'QueueFull', 'the jobs queue is full: the job will be queued when there is room');
+      return { requeueAfterMs: QUEUE_FULL_RETRY_MS };
+    }
+    if (stop.err instanceof NatsUnavailableError) {
+      await markWaiting(rt, rest, 'NatsUnavailable', 'NATS is unreachable: the job will be queued when the connection is back');
+      return { requeueAfterMs: NATS_RETRY_MS };
+    }
+    throw stop.err;
+  }
+  const failed = recorded.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
   const limit = plan.limit;
   if (plan.waiting.length === plan.admit.length) return;
   await markWaiting(
@@ -136,19 +149,26 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
   return { requeueAfterMs: SAFETY_PASS_MS };
 }
 
-async function admit(rt: VisionJobRuntime, nats: NatsHandles, job: VisionJobObject, pool: WorkerPoolObject): Promise<void> {
-  const key = objKey(job);
+async function publish(
+  rt: VisionJobRuntime,
+  nats: NatsHandles,
+  job: VisionJobObject,
+  pool: WorkerPoolObject,
+  now: Date,
+): Promise<{ seq: number; duplicate: boolean }> {
   const uid = job.metadata.uid ?? '';
-  const now = rt.now();
   rt.published.add(uid);
-  let seq: number;
-  let duplicate: boolean;
   try {
-    ({ seq, duplicate } = await publishJob(nats.js, buildJobMessage(job, pool, now)));
+    return await publishJob(nats.js, buildJobMessage(job, pool, now));
   } catch (err) {
     rt.published.delete(uid);
     throw err;
   }
+}
+
+async function recordQueued(rt: VisionJobRuntime, job: VisionJobObject, pool: WorkerPoolObject, seq: number, duplicate: boolean, now: Date): Promise<void> {
+  const key = objKey(job);
+  const uid = job.metadata.uid ?? '';
   const log = rt.ctx.logger.child({ namespace: job.metadata.namespace, name: job.metadata.name });
   let wrote = false;
   try {
@@ -156,6 +176,7 @@ async function admit(rt: VisionJobRuntime, nats: NatsHandles, job: VisionJobObje
       key,
       (j) => {
         const st = j.status ?? {};
+        wrote = false;
         if (st.phase !== undefined && st.phase !== 'Pending') return undefined;
         const msg = `admitted to pool ${pool.metadata.name} (priority ${j.spec.priority ?? 0}); queued as message ${seq}`;
         let c = clearCondition(st.conditions, 'Pending', 'Admitted', 'the job was admitted', now);
@@ -187,6 +208,25 @@ async function admit(rt: VisionJobRuntime, nats: NatsHandles, job: VisionJobObje
   }
 }
 
+/** Runs fn over items, at most `limit` at a time; settles all. */
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const out: PromiseSettledResult<void>[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i]!);
+        out[i] = { status: 'fulfilled', value: undefined };
+      } catch (reason) {
+        out[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 async function markWaiting(
   rt: VisionJobRuntime,
   jobs: VisionJobObject[],
@@ -198,12 +238,5 @@ async function markWaiting(
     return !(j.status?.phase === 'Pending' && cond?.status === 'True' && cond.reason === reason && cond.message === message);
   });
   // A large backlog gets its condition once; a few writes at a time keep the pass short.
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < todo.length) {
-      const j = todo[next++]!;
-      await setPending(rt, objKey(j), j.metadata.uid ?? '', reason, message);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(MARK_CONCURRENCY, todo.length) }, worker));
+  await mapLimit(todo, MARK_CONCURRENCY, (j) => setPending(rt, objKey(j), j.metadata.uid ?? '', reason, message));
 }
