@@ -1,0 +1,61 @@
+/**
+ * Controller footprint with many VisionJobs: the controller runs as its own process (so its RSS
+ * is its own) against the sandbox; N jobs (default 10,000) wait on a pool that is at capacity.
+ * Reports the controller's RSS, heap and event-loop lag once every job has been reconciled. The
+ * controller runs from source through tsx here, whose loader alone adds ~150 MB of RSS.
+ * Run: npx tsx bench/controller-scale.ts   (BENCH_JOBS default 10000)
+ */
+import { readFile } from 'node:fs/promises';
+import { createJob, createPool, startHarness } from '../test/e2e/controller-harness.js';
+import { freePort } from '../test/helpers/free-port.js';
+import { waitFor } from '../test/helpers/wait-for.js';
+import { writeResult } from './controller-bench-util.js';
+
+const jobs = Number(process.env.BENCH_JOBS ?? 10_000);
+const h = await startHarness({ nodes: 1, gpusPerNode: 1, controller: false });
+try {
+  const port = await freePort();
+  const child = h.spawnController('ctl-scale', ['--metrics-port', String(port), '--health-port', String(port)]);
+  const rssMb = async (): Promise<number> => {
+    const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+  };
+  const metric = async (name: string): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, { timeoutMs: 60_000, message: 'controller ready' });
+  const idleRss = await rssMb();
+  // At capacity: one job is published (its worker can never be scheduled), the rest wait.
+  await createPool(h, 'big', { minReplicas: 0, maxReplicas: 1 }, 64);
+  const t0 = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < jobs) {
+        const i = next++;
+        await createJob(h, `s-${i}`, 'big', { video: `v-${i}.mp4` });
+      }
+    }),
+  );
+  const createdMs = Date.now() - t0;
+  await waitFor(
+    () => h.jobs.store.list().filter((j) => j.status?.phase === 'Queued' || j.status?.conditions?.some((c) => c.reason === 'PoolAtCapacity')).length >= jobs,
+    { timeoutMs: 30 * 60_000, intervalMs: 500, message: 'every job admitted or waiting with PoolAtCapacity' },
+  );
+  const settledMs = Date.now() - t0;
+  const result = {
+    jobs,
+    createAllMs: createdMs,
+    allReconciledMs: settledMs,
+    controllerRssIdleMb: idleRss,
+    controllerRssMb: await rssMb(),
+    controllerHeapUsedMb: Math.round((await metric('visionq_controller_nodejs_heap_size_used_bytes')) / 1024 / 1024),
+    eventLoopLagP99Ms: Math.round((await metric('visionq_controller_nodejs_eventloop_lag_p99_seconds')) * 1000 * 10) / 10,
+  };
+  console.table({ scale: result });
+  console.log('written', await writeResult('controller-scale', { result }));
+  child.kill('SIGTERM');
+} finally {
+  await h.stop();
+}
