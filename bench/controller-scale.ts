@@ -2,7 +2,8 @@
  * Controller footprint with many VisionJobs: the controller runs as its own process (so its RSS
  * is its own) against the sandbox; N jobs (default 10,000) wait on a pool that is at capacity.
  * Reports the controller's RSS, heap and event-loop lag once every job has been reconciled. The
- * controller runs from source through tsx here, whose loader alone adds ~150 MB of RSS.
+ * controller runs from source through tsx unless BENCH_CONTROLLER_JS names a built entry; the tsx
+ * loader alone adds ~150 MB of RSS.
  * Run: npx tsx bench/controller-scale.ts   (BENCH_JOBS default 10000)
  */
 import { readFile } from 'node:fs/promises';
@@ -15,15 +16,19 @@ const jobs = Number(process.env.BENCH_JOBS ?? 10_000);
 const h = await startHarness({ nodes: 1, gpusPerNode: 1, controller: false });
 try {
   const port = await freePort();
-  const child = h.spawnController('ctl-scale', ['--metrics-port', String(port), '--health-port', String(port)]);
+  // BENCH_CONTROLLER_JS: a built controller entry (e.g. dist/controller/main.js) instead of tsx.
+  const entry = process.env.BENCH_CONTROLLER_JS ? [process.env.BENCH_CONTROLLER_JS] : undefined;
+  const child = h.spawnController('ctl-scale', ['--metrics-port', String(port), '--health-port', String(port)], entry);
   const rssMb = async (): Promise<number> => {
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
     return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
   };
-  const metric = async (name: string): Promise<number> => {
+  /** One scrape (a scrape resets the event-loop lag histogram), values by metric name. */
+  const scrape = async (): Promise<(name: string) => number> => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return (name) => Number(new RegExp(`^visionq_controller_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   };
+  const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, { timeoutMs: 60_000, message: 'controller ready' });
   const idleRss = await rssMb();
   // At capacity: one job is published (its worker can never be scheduled), the rest wait.
@@ -44,14 +49,21 @@ try {
     { timeoutMs: 30 * 60_000, intervalMs: 500, message: 'every job admitted or waiting with PoolAtCapacity' },
   );
   const settledMs = Date.now() - t0;
+  // Let the allocation storm's garbage be collected: steady state is what a cluster sees.
+  await new Promise((r) => setTimeout(r, Number(process.env.BENCH_SETTLE_MS ?? 15_000)));
+  const m = await scrape();
   const result = {
     jobs,
+    entry: entry ? 'built js' : 'tsx',
     createAllMs: createdMs,
     allReconciledMs: settledMs,
     controllerRssIdleMb: idleRss,
     controllerRssMb: await rssMb(),
-    controllerHeapUsedMb: Math.round((await metric('visionq_controller_nodejs_heap_size_used_bytes')) / 1024 / 1024),
-    eventLoopLagP99Ms: Math.round((await metric('visionq_controller_nodejs_eventloop_lag_p99_seconds')) * 1000 * 10) / 10,
+    controllerHeapUsedMb: mb(m('nodejs_heap_size_used_bytes')),
+    controllerHeapTotalMb: mb(m('nodejs_heap_size_total_bytes')),
+    controllerExternalMb: mb(m('nodejs_external_memory_bytes')),
+    eventLoopLagP99Ms: Math.round(m('nodejs_eventloop_lag_p99_seconds') * 1000 * 10) / 10,
+    eventLoopLagMaxMs: Math.round(m('nodejs_eventloop_lag_max_seconds') * 1000 * 10) / 10,
   };
   console.table({ scale: result });
   console.log('written', await writeResult('controller-scale', { result }));

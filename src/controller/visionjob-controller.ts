@@ -47,6 +47,7 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
     ctx.jobs.addEventHandler({
       onAdd: (j) => jobQueue.add(objKey(j)),
       onUpdate: (old, j) => {
+        rt.store.observed(objKey(j), j);
         const phase = j.status?.phase;
         if (phase !== undefined && phase !== 'Pending') rt.published.delete(j.metadata.uid ?? '');
         jobQueue.add(objKey(j));

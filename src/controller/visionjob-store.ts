@@ -61,6 +61,19 @@ export class VisionJobStore {
     this.written.delete(key);
   }
 
+  /** The cache caught up with `obj`: drop our copy if it is not newer (keeps memory flat). */
+  observed(key: string, obj: VisionJobObject): void {
+    const mine = this.written.get(key);
+    if (!mine) return;
+    const a = rvNumber(obj);
+    const b = rvNumber(mine);
+    if (a === undefined || b === undefined || a >= b || obj.metadata.uid !== mine.metadata.uid) this.written.delete(key);
+  }
+
+  get overlaySize(): number {
+    return this.written.size;
+  }
+
   /**
    * Applies `mutate` to the job's status and writes it if it changed. Returns the written (or
    * unchanged) job, or undefined when the job does not exist (any more) or has another uid.

@@ -35,8 +35,8 @@ export interface Harness {
   probeDir: string;
   controllers: ControllerHandle[];
   startController(extra?: Partial<StartControllerOptions>): Promise<ControllerHandle>;
-  /** A controller in a child process (`src/controller/main.ts`), for SIGKILL. */
-  spawnController(podName: string, args?: string[]): ChildProcess;
+  /** A controller in a child process (`src/controller/main.ts` through tsx by default), for SIGKILL. */
+  spawnController(podName: string, args?: string[], entry?: string[]): ChildProcess;
   kubectl(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }>;
   stop(): Promise<void>;
 }
@@ -81,13 +81,11 @@ export async function startHarness(opts: { nodes?: number; gpusPerNode?: number;
       controllers.push(c);
       return c;
     },
-    spawnController(podName, args = []) {
+    spawnController(podName, args = [], entry = ['--import', 'tsx', join(packageRoot, 'src/controller/main.ts')]) {
       const child = spawn(
         process.execPath,
         [
-          '--import',
-          'tsx',
-          join(packageRoot, 'src/controller/main.ts'),
+          ...entry,
           '--kubeconfig',
           sandbox.kubeconfigPath,
           '--nats-url',
