@@ -126,6 +126,11 @@ export const VisionJobStatusSchema = z.strictObject({
     .describe(`JSON written by the algorithm (at most ${LIMITS.resultBytes} bytes).`),
   message: z.string().max(LIMITS.messageLength).optional(),
   queueSequence: z.int().min(0).optional().describe('Sequence of the job message in VISIONQ_JOBS (removed from the stream on cancel).'),
+  requeueGeneration: z
+    .int32()
+    .min(0)
+    .optional()
+    .describe('Times the job was taken back out of the queue (suspended while queued); part of its next message ID.'),
   observedGeneration: z.int().min(0).optional(),
 });
 export type VisionJobStatus = z.infer<typeof VisionJobStatusSchema>;

@@ -53,7 +53,7 @@ export function buildJobMessage(job: VisionJobObject, pool: WorkerPoolObject, no
     retries: settings.retries,
     backoff: settings.backoff,
     permanentExitCodes: pool.spec.permanentExitCodes ?? [],
-    requeueGeneration: 0,
+    requeueGeneration: job.status?.requeueGeneration ?? 0,
     publishedAt: now.toISOString(),
   };
 }

@@ -16,7 +16,8 @@ import { failJob } from './job-event-reducer.js';
 import { handleDeletion } from './visionjob-cancel.js';
 import { pendingStatus } from './visionjob-pending.js';
 import { CANCEL_FINALIZER, poolKeyOf, type VisionJobRuntime } from './visionjob-runtime.js';
-import { isTerminal, type VisionJobStatus } from './visionjob-status.js';
+import { isTerminal, setCondition, type VisionJobStatus } from './visionjob-status.js';
+import { deleteQueuedJob } from '../queue/topology.js';
 
 /** The first field error of an invalid spec, formatted `spec.input: Too long: ...`; undefined if valid. */
 export function specError(job: VisionJobObject): string | undefined {
@@ -85,6 +86,7 @@ export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Pro
   }
 
   const phase = status.phase ?? 'Pending';
+  if (phase === 'Queued' && job.spec.suspend === true) return unqueueSuspended(rt, key, job);
   if (phase !== 'Pending') {
     if (status.observedGeneration !== gen) {
       await rt.store.updateStatus(key, (j) => (j.status?.observedGeneration === j.metadata.generation ? undefined : { ...(j.status ?? {}), observedGeneration: j.metadata.generation }), { uid });
@@ -126,6 +128,39 @@ export async function setPending(
     },
     { uid },
   );
+}
+
+/**
+ * spec.suspend set while the job waits in the queue (not running): take its message out of the
+ * stream and hold it Pending. Its next publish uses a new msgID (requeueGeneration), so the
+ * stream's duplicate window does not swallow it when it is resumed.
+ */
+async function unqueueSuspended(rt: VisionJobRuntime, key: string, job: VisionJobObject): Promise<ReconcileResult | void> {
+  const st = job.status ?? {};
+  if (st.currentAttempt && !st.currentAttempt.ended) return; // running: suspend does not stop it
+  const nats = rt.ctx.nats.current();
+  if (!nats) return { requeueAfterMs: 2000 };
+  const removed = st.queueSequence === undefined ? false : await deleteQueuedJob(nats.jsm, st.queueSequence);
+  if (!removed) return; // an agent holds it: the job runs
+  const now = rt.now();
+  const uid = job.metadata.uid ?? '';
+  const written = await rt.store.updateStatus(
+    key,
+    (j) => {
+      const cur = j.status ?? {};
+      if (cur.phase !== 'Queued') return undefined;
+      const held = pendingStatus(cur, 'Suspended', 'spec.suspend is true: the job was taken out of the queue until it is resumed', now, j.metadata.generation);
+      return {
+        ...held,
+        queueSequence: undefined,
+        requeueGeneration: (cur.requeueGeneration ?? 0) + 1,
+        conditions: setCondition(held.conditions, { type: 'Admitted', status: 'False', reason: 'Suspended', message: 'taken out of the queue by spec.suspend', observedGeneration: j.metadata.generation }, now),
+      };
+    },
+    { uid },
+  );
+  if (written) rt.ctx.recorder.event(written, 'Normal', 'Suspended', 'Taken out of the queue (spec.suspend)');
+  rt.published.delete(uid);
 }
 
 async function ttlAfterFinished(rt: VisionJobRuntime, key: string, job: VisionJobObject, now: Date): Promise<ReconcileResult | void> {

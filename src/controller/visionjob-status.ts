@@ -63,6 +63,8 @@ export interface VisionJobStatus {
   message?: string;
   /** Sequence of the job's message in VISIONQ_JOBS (to delete it when the job is cancelled). */
   queueSequence?: number;
+  /** Times the job was taken back out of the queue; part of the msgID of its next publish. */
+  requeueGeneration?: number;
 }
 
 export function isTerminal(status: VisionJobStatus | undefined): boolean {

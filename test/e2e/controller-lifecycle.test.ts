@@ -9,6 +9,7 @@ import {
   eventsOf,
   job,
   NS,
+  patchJob,
   probeRuns,
   startHarness,
   waitAll,
@@ -133,6 +134,30 @@ describe('controller e2e: VisionJob lifecycle', () => {
     await waitFor(() => !job(h, 'queued'), { message: 'queued job deleted' });
     expect(await inStream()).toBe(false);
     expect(await probeRuns(h)).not.toContainEqual(expect.objectContaining({ job: 'queued' }));
+  });
+
+  it('suspending a queued job takes it out of the stream; resuming queues it again', async () => {
+    await createJob(h, 'pausable', 'stuck');
+    const queued = await waitPhase(h, 'pausable', 'Queued');
+    const seq = queued.status!.queueSequence!;
+    const { jsm } = h.controllers[0]!.ctx.nats.current()!;
+    const inStream = async (s: number): Promise<boolean> => {
+      try {
+        return (await jsm.streams.getMessage(JOBS_STREAM, { seq: s }))?.seq === s;
+      } catch {
+        return false;
+      }
+    };
+    expect(await inStream(seq)).toBe(true);
+    await patchJob(h, 'pausable', { spec: { suspend: true } });
+    const held = await waitPhase(h, 'pausable', 'Pending');
+    expect(condition(held, 'Pending')?.reason).toBe('Suspended');
+    expect(await inStream(seq)).toBe(false);
+    await patchJob(h, 'pausable', { spec: { suspend: false } });
+    const again = await waitPhase(h, 'pausable', 'Queued');
+    expect(again.status?.queueSequence).toBeGreaterThan(seq);
+    expect(await inStream(again.status!.queueSequence!)).toBe(true);
+    await deleteJob(h, 'pausable');
   });
 
   it('a MAX_DELIVERIES advisory fails the job and removes the dead message', async () => {
