@@ -17,7 +17,9 @@ const h = await startHarness({ nodes: 1, gpusPerNode: 1, controller: false });
 try {
   const port = await freePort();
   // BENCH_CONTROLLER_JS: a built controller entry (e.g. dist/controller/main.js) instead of tsx.
-  const entry = process.env.BENCH_CONTROLLER_JS ? [process.env.BENCH_CONTROLLER_JS] : undefined;
+  // BENCH_NODE_FLAGS: e.g. --max-old-space-size=160, to show what the controller really retains.
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const entry = process.env.BENCH_CONTROLLER_JS ? [...flags, process.env.BENCH_CONTROLLER_JS] : undefined;
   const child = h.spawnController('ctl-scale', ['--metrics-port', String(port), '--health-port', String(port)], entry);
   const rssMb = async (): Promise<number> => {
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
@@ -54,7 +56,8 @@ try {
   const m = await scrape();
   const result = {
     jobs,
-    entry: entry ? 'built js' : 'tsx',
+    entry: entry ? `node ${flags.join(' ')} built js`.replace('  ', ' ') : 'tsx',
+    controllerAlive: child.exitCode === null,
     createAllMs: createdMs,
     allReconciledMs: settledMs,
     controllerRssIdleMb: idleRss,
