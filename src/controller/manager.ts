@@ -131,26 +131,26 @@ export async function startController(opts: StartControllerOptions): Promise<Con
     if (signal.aborted || synced.includes(false)) return;
     logger.info({ identity }, 'leading: starting reconcilers and the job events consumer');
     metrics.isLeader.set(1);
-    visionJobs = startVisionJobController(ctx, {
+    const vj = startVisionJobController(ctx, {
       jobWorkers: opts.jobWorkers,
       events: opts.events,
       onNatsChange: (fn) => nats.onChange(fn),
     });
-    // INTEGRATION POINT (G2): the WorkerPool side registers its handlers and workers here.
-    if (opts.workerPools !== false) workerPools = startWorkerPoolController(ctx);
+    // The WorkerPool side (G2) registers its handlers and workers here.
+    const wp = opts.workerPools !== false ? startWorkerPoolController(ctx) : undefined;
+    visionJobs = vj;
+    workerPools = wp;
     await new Promise<void>((resolve) => {
       if (signal.aborted) return resolve();
       signal.addEventListener('abort', () => resolve(), { once: true });
     });
     logger.warn({ identity }, 'stopped leading');
     metrics.isLeader.set(0);
-    const vj = visionJobs;
-    const wp = workerPools;
-    visionJobs = undefined;
-    workerPools = undefined;
+    if (visionJobs === vj) visionJobs = undefined;
+    if (workerPools === wp) workerPools = undefined;
     const slow = setTimeout(() => logger.warn('leader term is slow to stop (VisionJob or WorkerPool side)'), 5000);
     await Promise.all([
-      vj?.stop().then(() => logger.debug('VisionJob side stopped')),
+      vj.stop().then(() => logger.debug('VisionJob side stopped')),
       wp?.stop().then(() => logger.debug('WorkerPool side stopped')),
     ]);
     clearTimeout(slow);

@@ -130,7 +130,7 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
       for (const u of unsubscribe) u();
       advisories.stop();
       await Promise.all([events.stop(), ...runners.map((r) => r.stop({ drain: true }))]);
-      detachRuntime(ctx);
+      detachRuntime(ctx, rt);
     },
   };
 }

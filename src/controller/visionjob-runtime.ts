@@ -83,8 +83,9 @@ export function attachRuntime(ctx: ControllerContext, rt: VisionJobRuntime): voi
   runtimes.set(ctx, rt);
 }
 
-export function detachRuntime(ctx: ControllerContext): void {
-  runtimes.delete(ctx);
+/** Detaches `rt` unless a newer term already attached its own. */
+export function detachRuntime(ctx: ControllerContext, rt: VisionJobRuntime): void {
+  if (runtimes.get(ctx) === rt) runtimes.delete(ctx);
 }
 
 export function runtimeOf(ctx: ControllerContext): VisionJobRuntime | undefined {
