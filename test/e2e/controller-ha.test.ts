@@ -75,6 +75,29 @@ describe('controller e2e: high availability and faults', () => {
     }
   });
 
+  it('a leader that stops hands over at once; the standby is ready and idle until then', async () => {
+    h = await startHarness({ nodes: 1, gpusPerNode: 2, controller: false });
+    const le = { namespace: NS, leaseName: 'handover', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 300 };
+    const first = await h.startController({ leaderElection: { ...le, identity: 'first' } });
+    await waitFor(() => first.isLeader(), { timeoutMs: 20_000, message: 'first leads' });
+    const second = await h.startController({ leaderElection: { ...le, identity: 'second' } });
+    await waitFor(() => second.ready(), { message: 'standby ready (caches synced)' });
+    expect(second.isLeader()).toBe(false);
+    expect((await fetch(`${second.healthUrl}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${second.metricsUrl}/metrics`)).text()).toContain('visionq_controller_leader 0');
+
+    await createPool(h, 'handover', { minReplicas: 1, maxReplicas: 1 });
+    await createJob(h, 'ho-1', 'handover', { durationSeconds: 2 });
+    await waitPhase(h, 'ho-1', 'Running', 60_000);
+    const stoppedAt = Date.now();
+    await first.stop();
+    // Released, not expired: far sooner than the 15 s lease duration.
+    await waitFor(() => second.isLeader(), { timeoutMs: 10_000, message: 'second leads' });
+    expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+    await createJob(h, 'ho-2', 'handover', { durationSeconds: 0.5 });
+    await waitAll(h, ['ho-1', 'ho-2'], 'Succeeded', 60_000);
+  });
+
   it('NATS down for 10 s: new jobs wait with a NatsUnavailable condition, then everything finishes', async () => {
     h = await startHarness({ nodes: 2, gpusPerNode: 2 });
     const ctl = h.controllers[0]!;
