@@ -16,7 +16,6 @@ import { startController, type ControllerHandle, type StartControllerOptions } f
 import type { VisionJobObject } from '../../src/controller/context-types.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/sandbox.js';
 import { packageRoot } from '../../src/sandbox/package-root.js';
-import { readCrds } from '../../src/sandbox/crd-installer.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 export const GROUP = 'visionq.dev';
@@ -54,7 +53,6 @@ export async function startHarness(opts: { nodes?: number; gpusPerNode?: number;
     nodeScaleDownSeconds: 600,
     logger,
   });
-  await reinstallCrdsRaw(sandbox.apiUrl);
   const controllers: ControllerHandle[] = [];
   const children: ChildProcess[] = [];
   const jobs = new Informer<VisionJobObject>({ kc: sandbox.kc, path: `/apis/${GROUP}/${VERSION}/visionjobs`, name: 'test-jobs' });
@@ -125,31 +123,6 @@ export async function startHarness(opts: { nodes?: number; gpusPerNode?: number;
   };
   if (opts.controller !== false) await h.startController();
   return h;
-}
-
-/**
- * WORKAROUND: src/sandbox/crd-installer.ts creates the CRDs through client-node's typed
- * ApiextensionsV1Api, whose serializer drops the dashed keys of the YAML
- * (x-kubernetes-preserve-unknown-fields, x-kubernetes-validations...), so spec.input and
- * status.result were pruned to {}. Re-apply the CRDs as raw JSON until the installer does.
- */
-export async function reinstallCrdsRaw(apiUrl: string): Promise<void> {
-  const base = `${apiUrl}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`;
-  for (const crd of await readCrds(join(packageRoot, 'crds'))) {
-    const url = `${base}/${crd.metadata?.name}`;
-    const got = await fetch(url);
-    const current = got.ok ? ((await got.json()) as { metadata?: { resourceVersion?: string } }) : undefined;
-    const res = await fetch(current ? url : base, {
-      method: current ? 'PUT' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...crd, metadata: { ...crd.metadata, resourceVersion: current?.metadata?.resourceVersion } }),
-    });
-    if (!res.ok) throw new Error(`installing CRD ${crd.metadata?.name}: ${res.status} ${await res.text()}`);
-    await waitFor(async () => {
-      const c = (await (await fetch(url)).json()) as { status?: { conditions?: { type: string; status: string }[] } };
-      return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
-    }, { message: `CRD ${crd.metadata?.name} Established` });
-  }
 }
 
 export function poolManifest(h: Harness, name: string, spec: Record<string, unknown> = {}, gpus = 1): Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,9 +6,11 @@ import { Informer } from '../../src/kube/informer.js';
 import { makeClients } from '../../src/kube/kube-clients.js';
 import type { VisionJobObject } from '../../src/controller/context-types.js';
 import { VisionJobStore } from '../../src/controller/visionjob-store.js';
+import { installCrds, readCrds } from '../../src/sandbox/crd-installer.js';
+import { packageRoot } from '../../src/sandbox/package-root.js';
 import { startSandboxApi, type SandboxApi } from '../helpers/sandbox-api.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { GROUP, jobManifest, NS, reinstallCrdsRaw, VERSION } from './controller-harness.js';
+import { GROUP, jobManifest, NS, VERSION } from './controller-harness.js';
 
 describe('controller: VisionJob status store against the sandbox API server', () => {
   let api: SandboxApi;
@@ -16,7 +19,7 @@ describe('controller: VisionJob status store against the sandbox API server', ()
 
   beforeAll(async () => {
     api = await startSandboxApi();
-    await reinstallCrdsRaw(api.url);
+    await installCrds(api.kc, await readCrds(join(packageRoot, 'crds')));
     informer = new Informer<VisionJobObject>({ kc: api.kc, path: `/apis/${GROUP}/${VERSION}/visionjobs`, name: 'store-test' });
     informer.start();
     await informer.waitForSync();
