@@ -145,7 +145,15 @@ export class JobEventConsumer {
 
   private enqueue(key: string, fn: () => Promise<void>): Promise<void> {
     const prev = this.chains.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
+    // A chain link never rejects: one failure must not break the job's order or the process.
+    const safe = async (): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.warn({ key, err: (err as Error).message }, 'job event handling failed');
+      }
+    };
+    const next = prev.then(safe);
     this.chains.set(key, next);
     void next.finally(() => {
       if (this.chains.get(key) === next) this.chains.delete(key);

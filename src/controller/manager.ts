@@ -170,13 +170,13 @@ export async function startController(opts: StartControllerOptions): Promise<Con
       retryPeriodMs: le.retryPeriodMs,
       logger,
       onStartedLeading: (signal) => {
-        term = lead(signal);
+        term = lead(signal).catch((err: unknown) => logger.error({ err }, 'leader term failed'));
       },
       onNewLeader: (id) => logger.info({ leader: id }, 'leader observed'),
     });
     elector.start();
   } else {
-    term = lead(standalone.signal);
+    term = lead(standalone.signal).catch((err: unknown) => logger.error({ err }, 'controller failed'));
   }
 
   const isLeader = (): boolean => visionJobs !== undefined;

@@ -81,17 +81,30 @@ export class NatsConnector implements NatsAccess {
 
   private async run(): Promise<void> {
     const signal = this.ac.signal;
-    const nc = await connectNats(this.opts);
-    if (signal.aborted) {
-      await nc.close().catch(() => undefined);
-      return;
-    }
-    this.nc = nc;
-    void this.prepare(nc);
-    for await (const s of nc.status()) {
-      if (signal.aborted) break;
-      if (s.type === 'disconnect') this.setReady(false);
-      else if (s.type === 'reconnect') void this.prepare(nc);
+    const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
+    // A refused or closed connection (bad credentials, TLS) is retried, never thrown.
+    while (!signal.aborted) {
+      try {
+        const nc = await connectNats(this.opts);
+        if (signal.aborted) {
+          await nc.close().catch(() => undefined);
+          return;
+        }
+        this.nc = nc;
+        backoff.reset();
+        void this.prepare(nc);
+        for await (const s of nc.status()) {
+          if (signal.aborted) break;
+          if (s.type === 'disconnect') this.setReady(false);
+          else if (s.type === 'reconnect') void this.prepare(nc);
+        }
+        // status() ends when the connection is closed for good.
+        this.setReady(false);
+      } catch (err) {
+        this.setReady(false);
+        this.log.warn({ err: (err as Error).message }, 'cannot connect to NATS; retrying');
+      }
+      if (!signal.aborted) await sleep(backoff.next(), signal);
     }
   }
 
