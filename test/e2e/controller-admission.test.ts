@@ -1,6 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.js';
-import { condition, createJob, createPool, job, maxConcurrent, probeRuns, startHarness, waitAll, type Harness } from './controller-harness.js';
+import {
+  condition,
+  createJob,
+  createPool,
+  deleteJob,
+  job,
+  maxConcurrent,
+  probeRuns,
+  startHarness,
+  waitAll,
+  waitPhase,
+  type Harness,
+} from './controller-harness.js';
 
 describe('controller e2e: admission', () => {
   let h: Harness;
@@ -36,5 +48,28 @@ describe('controller e2e: admission', () => {
     expect(order).toEqual(lows);
     expect(maxConcurrent(runs)).toBeLessThanOrEqual(2);
     expect(maxConcurrent(runs)).toBe(2);
+  });
+});
+
+describe('controller e2e: a full queue', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ nodes: 1, gpusPerNode: 1, controller: false });
+    // A jobs stream that holds two messages; workers can never be scheduled (64 GPUs each).
+    await h.startController({ streams: { jobsMaxMsgs: 2 } });
+    await createPool(h, 'tiny-queue', { minReplicas: 0, maxReplicas: 10 }, 64);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('leaves jobs Pending with QueueFull, never drops one, and queues them when there is room', async () => {
+    for (const n of ['qf-1', 'qf-2', 'qf-3']) await createJob(h, n, 'tiny-queue');
+    await waitFor(() => condition(job(h, 'qf-3'), 'Pending')?.reason === 'QueueFull', { timeoutMs: 20_000, message: 'qf-3 QueueFull' });
+    expect(['qf-1', 'qf-2'].map((n) => job(h, n)?.status?.phase)).toEqual(['Queued', 'Queued']);
+    await deleteJob(h, 'qf-1');
+    const queued = await waitPhase(h, 'qf-3', 'Queued', 20_000);
+    expect(condition(queued, 'Pending')?.status).toBe('False');
   });
 });
