@@ -18,8 +18,9 @@ try {
   const port = await freePort();
   // BENCH_CONTROLLER_JS: a built controller entry (e.g. dist/controller/main.js) instead of tsx.
   // BENCH_NODE_FLAGS: e.g. --max-old-space-size=160, to show what the controller really retains.
-  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const entry = process.env.BENCH_CONTROLLER_JS ? [...flags, process.env.BENCH_CONTROLLER_JS] : undefined;
+  // Defaults measure what the chart deploys: the built controller with its heap cap.
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '--max-old-space-size=256').split(' ').filter(Boolean);
+  const entry = [...flags, process.env.BENCH_CONTROLLER_JS ?? 'dist/controller/main.js'];
   const child = h.spawnController('ctl-scale', ['--metrics-port', String(port), '--health-port', String(port)], entry);
   const rssMb = async (): Promise<number> => {
     const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
