@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
-export const REPO = resolve(import.meta.dirname, '..');
+import { REPO } from './report-util.js';
+
+export { REPO, percentile, writeResult } from './report-util.js';
+
 const CLK_TCK = 100;
 
 /** CPU seconds (user + system) of a process from /proc/<pid>/stat. */
@@ -54,21 +56,8 @@ export async function waitUntil(fn: () => boolean | Promise<boolean>, timeoutMs:
   }
 }
 
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx]!;
-}
-
 export function printTable(title: string, rows: Record<string, string | number>[]): void {
   console.log(`\n${title}`);
   console.table(rows);
 }
 
-export async function writeResult(name: string, data: unknown): Promise<string> {
-  const dir = join(REPO, 'bench', 'results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `${name}.json`);
-  await writeFile(file, JSON.stringify({ name, time: new Date().toISOString(), ...(data as object) }, null, 2) + '\n');
-  return file;
-}
