@@ -31,7 +31,10 @@ export async function loadCrValidator(logger?: Logger): Promise<CustomResourceVa
         logger?.warn({ err }, 'custom resource validation failed to run');
         throw err;
       }
-      const kind = `${String(obj.kind ?? '')}`;
+      // The real apiserver names the kind qualified by its group: VisionJob.visionq.dev "x" is invalid.
+      const apiVersion = String(obj.apiVersion ?? '');
+      const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+      const kind = group ? `${String(obj.kind ?? '')}.${group}` : String(obj.kind ?? '');
       return {
         object: pruned,
         unknownFields,

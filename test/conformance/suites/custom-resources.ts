@@ -45,6 +45,7 @@ export function customResourcesSuite(): void {
       const status = res.json();
       expect(status).toMatchObject({ kind: 'Status', reason: 'Invalid', code: 422, details: { name: 'bad-size', group: crd.group, kind: crd.kind } });
       expect(status.message).toContain('spec.size');
+      expect(status.message).toContain(`${crd.kind}.${crd.group} "bad-size" is invalid`);
       expect(status.details.causes).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'spec.size' })]));
     });
 
