@@ -172,6 +172,9 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
     // would come back as a fresh agent with none of the old job state anyway.
     restartPolicy: 'Never',
     terminationGracePeriodSeconds: graceSeconds,
+    // Workers need no Kubernetes credentials (the controller is the single writer of job
+    // status); a template that really wants a token must say so explicitly.
+    automountServiceAccountToken: tplSpec.automountServiceAccountToken ?? false,
   };
   if (volumes.length > 0) spec.volumes = volumes;
   else delete spec.volumes;

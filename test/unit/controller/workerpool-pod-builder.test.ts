@@ -47,6 +47,7 @@ describe('buildWorkerPod', () => {
     expect(pod.metadata?.labels?.['visionq.dev/template-hash']).toMatch(/^[0-9a-f]{10}$/);
     expect(pod.metadata?.annotations).toEqual({ team: 'cv', 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' });
     expect(pod.spec?.restartPolicy).toBe('Never');
+    expect(pod.spec?.automountServiceAccountToken).toBe(false);
     expect(pod.spec?.terminationGracePeriodSeconds).toBe(30);
   });
 
