@@ -61,6 +61,11 @@ function describeExit(ev: Extract<JobEvent, { type: 'failed' }>): string {
   return 'no exit code';
 }
 
+/** Events after which the job's message is gone for good (termed or cancelled). */
+function endsTheJob(ev: JobEvent): boolean {
+  return (ev.type === 'failed' && !ev.willRetry) || ev.type === 'rejected' || ev.type === 'cancelled';
+}
+
 function ignore(status: VisionJobStatus, why: string): ReduceResult {
   return { status, kind: 'none', events: [], ignored: why };
 }
@@ -76,7 +81,15 @@ export function applyJobEvent(prev: VisionJobStatus | undefined, ev: JobEvent, o
   if (isTerminal(status)) return ignore(prev ?? {}, `job already ${status.phase}`);
   if (order < 0 && ev.type !== 'succeeded') return ignore(prev ?? {}, 'event of an older attempt');
   if (order === 0 && cur?.ended && ev.type !== 'succeeded') {
-    return ignore(prev ?? {}, `attempt already ${cur.ended}`);
+    // A re-queue the controller made because the worker pod vanished is provisional: the
+    // attempt may have reached its own verdict first, with the message already terminated,
+    // so dropping that verdict would leave the job Queued for ever.
+    const provisional = cur.ended === 'requeued' && cur.requeuedForPod !== undefined;
+    if (!(provisional && endsTheJob(ev))) {
+      if (provisional && ev.type === 'failed') status.failures = Math.max(status.failures ?? 0, ev.failures);
+      if (status.failures !== prev?.failures) return { status, kind: 'transition', events: [], ignored: `attempt already ${cur.ended}` };
+      return ignore(prev ?? {}, `attempt already ${cur.ended}`);
+    }
   }
 
   // The first event seen of a newer attempt opens it, even when its `started` was lost.

@@ -94,6 +94,27 @@ describe('applyJobEvent', () => {
     expect(stale.status.failures ?? 0).toBe(0);
   });
 
+  it("keeps the attempt's own final verdict when the controller re-queued it for a vanished pod first", () => {
+    // The agent termed the message and published `failed`, then its pod was deleted before the
+    // controller applied that event: the controller's re-queue must not swallow the verdict.
+    const requeuedByController: VisionJobStatus = {
+      ...run(queued, started()),
+      phase: 'Queued',
+      disruptions: 1,
+    };
+    requeuedByController.currentAttempt = { ...requeuedByController.currentAttempt!, ended: 'requeued', requeuedForPod: 'w-1' };
+    const permanent: JobEvent = { ...base, type: 'failed', reason: 'permanent exit code', exitCode: 3, retryable: false, willRetry: false, failures: 1, durationMs: 5 };
+    expect(applyJobEvent(requeuedByController, permanent, { now }).status.phase).toBe('Failed');
+    // A failure that will be retried keeps the job Queued but still counts the failure.
+    const retrying: JobEvent = { ...permanent, retryable: true, willRetry: true, exitCode: 1, nextDelayMs: 1000 };
+    const r = applyJobEvent(requeuedByController, retrying, { now });
+    expect(r.status.phase).toBe('Queued');
+    expect(r.status.failures).toBe(1);
+    // The agent's own re-queue is not provisional: a later event of that attempt is ignored.
+    const byAgent = run(queued, started(), { ...base, type: 'requeued', reason: 'sigterm' });
+    expect(applyJobEvent(byAgent, permanent, { now }).ignored).toBe('attempt already requeued');
+  });
+
   it('a disruption reported twice (agent and pod death) counts once', () => {
     const s = run(queued, started(), { ...base, type: 'requeued', reason: 'sigterm' }, { ...base, type: 'requeued', reason: 'controller' });
     expect(s.disruptions).toBe(1);
