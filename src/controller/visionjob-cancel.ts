@@ -14,7 +14,7 @@ import type { NatsHandles } from './context.js';
 import type { VisionJobObject } from './context-types.js';
 import { hasFinalizer, removeFinalizer } from './visionjob-reconciler.js';
 import { objKey, type VisionJobRuntime } from './visionjob-runtime.js';
-import { isTerminal } from './visionjob-status.js';
+import { isTerminal, queuedMessageSeq } from './visionjob-status.js';
 
 const RETRY_MS = 1000;
 const CANCEL_REQUEST_TIMEOUT_MS = 5000;
@@ -64,7 +64,8 @@ export async function handleDeletion(rt: VisionJobRuntime, job: VisionJobObject)
     return { requeueAfterMs: RETRY_MS };
   }
   const removeMessage = async (): Promise<void> => {
-    if (st.queueSequence !== undefined) await deleteQueuedJob(nats.jsm, st.queueSequence);
+    const seq = queuedMessageSeq(st);
+    if (seq !== undefined) await deleteQueuedJob(nats.jsm, seq);
   };
 
   const attempt = st.currentAttempt;

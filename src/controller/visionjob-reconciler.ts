@@ -16,7 +16,7 @@ import { failJob } from './job-event-reducer.js';
 import { handleDeletion } from './visionjob-cancel.js';
 import { pendingStatus } from './visionjob-pending.js';
 import { CANCEL_FINALIZER, poolKeyOf, type VisionJobRuntime } from './visionjob-runtime.js';
-import { isTerminal, setCondition, type VisionJobStatus } from './visionjob-status.js';
+import { isTerminal, queuedMessageSeq, setCondition, type VisionJobStatus } from './visionjob-status.js';
 import { deleteQueuedJob } from '../queue/topology.js';
 
 /** The first field error of an invalid spec, formatted `spec.input: Too long: ...`; undefined if valid. */
@@ -140,7 +140,8 @@ async function unqueueSuspended(rt: VisionJobRuntime, key: string, job: VisionJo
   if (st.currentAttempt && !st.currentAttempt.ended) return; // running: suspend does not stop it
   const nats = rt.ctx.nats.current();
   if (!nats) return { requeueAfterMs: 2000 };
-  const removed = st.queueSequence === undefined ? false : await deleteQueuedJob(nats.jsm, st.queueSequence);
+  const seq = queuedMessageSeq(st);
+  const removed = seq === undefined ? false : await deleteQueuedJob(nats.jsm, seq);
   if (!removed) return; // an agent holds it: the job runs
   const now = rt.now();
   const uid = job.metadata.uid ?? '';

@@ -67,6 +67,15 @@ export interface VisionJobStatus {
   requeueGeneration?: number;
 }
 
+/**
+ * Stream sequence of the job's message. The admission records queueSequence after publishing,
+ * but an idle agent can start the job first (and then the queued status is never written), so
+ * the current attempt's sequence — the same message — stands in for it.
+ */
+export function queuedMessageSeq(status: VisionJobStatus): number | undefined {
+  return status.queueSequence ?? status.currentAttempt?.streamSeq;
+}
+
 export function isTerminal(status: VisionJobStatus | undefined): boolean {
   return status?.phase !== undefined && TERMINAL_PHASES.has(status.phase);
 }
