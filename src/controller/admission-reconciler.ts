@@ -107,6 +107,11 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
     return { requeueAfterMs: NATS_RETRY_MS };
   }
 
+  // A Queued write of an earlier pass failed: fail this pass so the work queue backs off
+  // (the job left rt.published, so this pass's retry re-publishes it: same msgID, same seq).
+  const recordError = rt.takeRecordError(poolKey);
+  if (recordError !== undefined) throw recordError;
+
   // Publish in admission order first (agents can start at once), then record the Queued
   // statuses in parallel: a pass that frees several slots does not pay one status write each.
   const now = rt.now();
@@ -121,7 +126,17 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
       break;
     }
   }
-  const recorded = await mapLimit(sent, RECORD_CONCURRENCY, (p) => recordQueued(rt, p.job, pool, p.seq, p.duplicate, now));
+  // The pass does not wait for these writes: the next pass (a slot freed meanwhile) must not
+  // queue behind them, and it counts these jobs in flight through rt.published until the cache
+  // shows them Queued. A failed write is reported to the next pass (see takeRecordError).
+  rt.track(
+    mapLimit(sent, RECORD_CONCURRENCY, (p) => recordQueued(rt, p.job, pool, p.seq, p.duplicate, now)).then((recorded) => {
+      const failed = recorded.find((r) => r.status === 'rejected');
+      if (!failed) return;
+      rt.setRecordError(poolKey, (failed as PromiseRejectedResult).reason);
+      rt.enqueueAdmission(poolKey);
+    }),
+  );
   if (stop) {
     const rest = plan.waiting.slice(stop.at);
     if (stop.err instanceof QueueFullError) {
@@ -135,8 +150,6 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
     }
     throw stop.err;
   }
-  const failed = recorded.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
   const limit = plan.limit;
   if (plan.waiting.length === plan.admit.length) return;
   await markWaiting(

@@ -53,8 +53,9 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
         jobQueue.add(objKey(j));
         const pk = poolKeyOf(j);
         if (!pk) return;
-        // A slot freed (or a priority changed): the pool's waiting jobs may go now.
-        if (inFlight(old) !== inFlight(j) || old.spec?.priority !== j.spec?.priority || old.spec?.suspend !== j.spec?.suspend) {
+        // A slot freed (or a priority changed): the pool's waiting jobs may go now. A job that
+        // becomes in flight (our own Queued write echoing back) frees nothing: no pass for it.
+        if ((inFlight(old) && !inFlight(j)) || old.spec?.priority !== j.spec?.priority || old.spec?.suspend !== j.spec?.suspend) {
           admissionQueue.add(pk);
         }
         if (old.status?.phase !== phase) ctx.enqueuePool(pk);
@@ -130,6 +131,7 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
       for (const u of unsubscribe) u();
       advisories.stop();
       await Promise.all([events.stop(), ...runners.map((r) => r.stop({ drain: true }))]);
+      await rt.settled();
       detachRuntime(ctx, rt);
     },
   };

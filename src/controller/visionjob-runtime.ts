@@ -31,6 +31,10 @@ export class VisionJobRuntime {
   readonly published = new Set<string>();
   /** Pool consumer config last ensured, per pool key ('' after a NATS reconnect). */
   readonly consumers = new Map<string, string>();
+  /** Background work of this term (Queued status writes), awaited when the term stops. */
+  private readonly background = new Set<Promise<void>>();
+  /** The first failed background Queued write per pool, thrown by that pool's next pass. */
+  private readonly recordErrors = new Map<string, unknown>();
   /** Spec validation results by uid and generation: admission passes re-check every waiting job. */
   private readonly validity = new Map<string, { generation: number | undefined; error: string | undefined }>();
 
@@ -67,6 +71,27 @@ export class VisionJobRuntime {
     const error = validate(job);
     this.validity.set(uid, { generation: job.metadata.generation, error });
     return error;
+  }
+
+  /** Runs `work` in the background of this term; it must not reject. */
+  track(work: Promise<void>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
+  }
+
+  /** Resolves when all background work started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  setRecordError(poolKey: string, err: unknown): void {
+    if (!this.recordErrors.has(poolKey)) this.recordErrors.set(poolKey, err);
+  }
+
+  takeRecordError(poolKey: string): unknown {
+    const err = this.recordErrors.get(poolKey);
+    this.recordErrors.delete(poolKey);
+    return err;
   }
 
   /** Drops what is kept about a job that is gone. */

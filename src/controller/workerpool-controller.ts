@@ -29,6 +29,8 @@ export interface WorkerPoolControllerOptions {
 }
 
 const JOBS_BY_POOL_INDEX = 'pool';
+/** Job-driven pool reconciles are coalesced over this window (see enqueue below). */
+const JOB_COALESCE_MS = 100;
 
 /**
  * The WorkerPool side of the controller (run on the leader only): scales each pool's worker pods
@@ -77,10 +79,24 @@ export function startWorkerPoolController(
     metrics: workerPoolMetrics(ctx.metrics.registry),
   });
 
-  const enqueue = (key: string): void => queue.add(key);
+  const enqueueNow = (key: string): void => queue.add(key);
+  // Job phase changes come several times per job (Queued, Running, finished): a busy pool
+  // would be reconciled, and its status written, for each. They are coalesced into one
+  // reconcile per pool every JOB_COALESCE_MS (scaling follows within that delay); pod and
+  // pool changes still reconcile at once.
+  const coalescing = new Map<string, NodeJS.Timeout>();
+  const enqueue = (key: string): void => {
+    if (coalescing.has(key)) return;
+    const t = setTimeout(() => {
+      coalescing.delete(key);
+      queue.add(key);
+    }, JOB_COALESCE_MS);
+    t.unref();
+    coalescing.set(key, t);
+  };
   const enqueuePodPool = (pod: V1Pod): void => {
     const pool = pod.metadata?.labels?.[POOL_LABEL];
-    if (pool) enqueue(`${pod.metadata?.namespace}/${pool}`);
+    if (pool) enqueueNow(`${pod.metadata?.namespace}/${pool}`);
   };
   const enqueueJobPool = (job: VisionJobObject): void => {
     if (typeof job.spec?.pool === 'string') enqueue(`${job.metadata.namespace}/${job.spec.pool}`);
@@ -90,7 +106,7 @@ export function startWorkerPoolController(
 
   const unsubscribe = [
     ctx.pools.addEventHandler({
-      onAdd: (p) => enqueue(keyOf(p)),
+      onAdd: (p) => enqueueNow(keyOf(p)),
       onUpdate: (o, n) => {
         if (
           // periodic resync re-delivers the same object: a level-triggered look at every pool
@@ -100,12 +116,12 @@ export function startWorkerPoolController(
           Boolean(o.metadata.deletionTimestamp) !== Boolean(n.metadata.deletionTimestamp) ||
           !n.status
         ) {
-          enqueue(keyOf(n));
+          enqueueNow(keyOf(n));
         }
       },
       onDelete: (p: WorkerPoolObject) => {
         reconciler.forget(keyOf(p));
-        enqueue(keyOf(p));
+        enqueueNow(keyOf(p));
       },
     }),
     ctx.pods.addEventHandler({
@@ -163,6 +179,8 @@ export function startWorkerPoolController(
     enqueue,
     async stop() {
       for (const u of unsubscribe) u();
+      for (const t of coalescing.values()) clearTimeout(t);
+      coalescing.clear();
       await running.stop({ drain: true });
     },
   };
