@@ -29,7 +29,36 @@ export function loadKubeConfig(path?: string): KubeConfig {
     if (existsSync(home)) kc.loadFromFile(home);
     else kc.loadFromDefault();
   }
-  return withPlainHttpAllowed(kc);
+  return withPooledConnections(withPlainHttpAllowed(kc));
+}
+
+type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * client-node builds a new undici Agent for every request whenever TLS options are set (also
+ * for a plain-http server marked skipTLSVerify), so no connection is ever reused: each API call
+ * pays a TCP (and TLS) handshake and its idle socket lingers until the keep-alive timeout. Under
+ * load (the controller writes several statuses per job) that was a large share of the CPU of
+ * both client and server. One dispatcher per cluster/user pair — the key client-node itself uses
+ * for its watch agents — keeps connections pooled. Returns `kc`, changed in place.
+ */
+export function withPooledConnections(kc: KubeConfig): KubeConfig {
+  const apply = kc.applySecurityAuthentication.bind(kc);
+  const pooled = new Map<string, Dispatcher>();
+  kc.applySecurityAuthentication = async (context: RequestContext): Promise<void> => {
+    await apply(context);
+    const fresh = context.getDispatcher();
+    if (!fresh) return;
+    const cluster = kc.getCurrentCluster();
+    const user = kc.getCurrentUser();
+    const key = JSON.stringify([cluster?.name, cluster?.server, user?.name]);
+    const shared = pooled.get(key);
+    // The fresh agent never opened a connection: dropping it leaks nothing.
+    if (shared) context.setDispatcher(shared);
+    else pooled.set(key, fresh);
+  };
+  return kc;
 }
 
 /**

@@ -11,6 +11,7 @@ import { startKubelet, type KubeletHandle, type SimNodeSpec } from './kubelet/in
 import { startScheduler } from './scheduler/index.js';
 import { startAutoscaler } from './autoscaler/index.js';
 import { packageRoot } from './package-root.js';
+import { withPooledConnections } from '../kube/kube-clients.js';
 
 export interface SandboxOptions {
   /** Where the kubeconfig, NATS store and pod logs go. */
@@ -81,7 +82,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
     stack.push(() => api.close());
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeKubeconfig(kubeconfigPath, api.url);
-    const kc = new KubeConfig();
+    const kc = withPooledConnections(new KubeConfig());
     kc.loadFromFile(kubeconfigPath);
 
     await installCrds(kc, await readCrds(join(packageRoot, 'crds')));
