@@ -108,7 +108,9 @@ export class JobEventConsumer {
       try {
         await ensureEventsConsumer(nats.jsm, this.durable, this.ackWaitMs, this.maxInFlight * 4);
         const consumer = await nats.js.consumers.get(EVENTS_STREAM, this.durable);
-        const messages = await consumer.consume({ max_messages: Math.min(256, this.maxInFlight) });
+        // Without abort_on_missing_resource the iterator silently waits for a consumer that a
+        // NATS restart without its store has taken away; ending it lets the loop re-create it.
+        const messages = await consumer.consume({ max_messages: Math.min(256, this.maxInFlight), abort_on_missing_resource: true });
         this.messages = messages;
         if (signal.aborted) await messages.close();
         this.log.info({ durable: this.durable }, 'consuming job events');

@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { V1Lease } from '@kubernetes/client-node';
@@ -120,6 +122,20 @@ describe('controller e2e: high availability and faults', () => {
     await waitAll(h, ['before-1', 'before-2', 'during'], 'Succeeded', 90_000);
     await waitFor(() => ctl.ready(), { message: 'ready again' });
     expect(condition(job(h, 'during'), 'Pending')?.status).toBe('False');
+  });
+
+  it('NATS restarted without its store: streams and consumers are re-created and new jobs finish', async () => {
+    h = await startHarness({ nodes: 1, gpusPerNode: 1 });
+    await createPool(h, 'wiped', { minReplicas: 1, maxReplicas: 1 });
+    await createJob(h, 'wipe-before', 'wiped', { durationSeconds: 1 });
+    await waitAll(h, ['wipe-before'], 'Succeeded', 60_000);
+
+    await h.sandbox.nats.stop();
+    await rm(join(h.sandbox.dir, 'nats'), { recursive: true, force: true });
+    await h.sandbox.nats.start();
+
+    await createJob(h, 'wipe-after', 'wiped', { durationSeconds: 1 });
+    await waitAll(h, ['wipe-after'], 'Succeeded', 90_000);
   });
 
   it('recovers by itself from API 500s and dropped / expired watches', async () => {
