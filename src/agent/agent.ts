@@ -46,6 +46,12 @@ export interface AgentOptions {
   killGraceMs?: number;
   /** Drain is refused for this long after taking a job (default 5000). */
   drainRefuseWindowMs?: number;
+  /**
+   * An accepted drain lapses after this long if the pod is still alive (default 60000): the
+   * controller deletes a drained pod at once, so a pod still here was not deleted (API error,
+   * leader change) and would otherwise hold a worker slot that never takes a job.
+   */
+  drainExpiryMs?: number;
   progressPollMs?: number;
   /** Minimum gap between progress events of one attempt (default 2000). */
   progressMinIntervalMs?: number;
@@ -116,6 +122,7 @@ export class Agent {
   private lastTakenAt = 0;
   private currentFetch?: ConsumerMessages;
   private fetchLoop?: Promise<void>;
+  private drainExpiry?: NodeJS.Timeout;
   private slotFreed?: () => void;
   private connected = false;
   private readonly heartbeatTimers = new Set<NodeJS.Timeout>();
@@ -198,6 +205,7 @@ export class Agent {
 
   private async doStop(reason: 'sigterm' | 'shutdown'): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.drainExpiry);
     this.requeueReason = reason;
     this.log.info({ graceMs: this.graceDeadline - Date.now(), running: this.running.size }, 'stopping: no more jobs');
     this.stopFetching();
@@ -624,7 +632,19 @@ export class Agent {
     // A message may have been delivered while we stopped: it was handed back, but recheck.
     if (this.running.size > 0 || this.claiming > 0) return { ok: true, accepted: false, reason: 'busy' };
     this.log.info('drained: taking no more jobs');
+    this.drainExpiry = setTimeout(() => this.undrain(), this.opts.drainExpiryMs ?? 60_000);
+    this.drainExpiry.unref();
     return { ok: true, accepted: true };
+  }
+
+  /** Ends a drain that was not followed by the pod's deletion: take jobs again. */
+  private undrain(): void {
+    this.drainExpiry = undefined;
+    if (!this.draining || this.stopping) return;
+    this.draining = false;
+    this.metrics.draining.set(0);
+    this.log.warn('drain expired without the pod being deleted: taking jobs again');
+    this.fetchLoop = this.runFetchLoop();
   }
 
   private async retry<T>(what: string, fn: () => Promise<T>, attempts = Infinity): Promise<T> {

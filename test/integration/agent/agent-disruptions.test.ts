@@ -93,6 +93,19 @@ describe.concurrent('agent disruptions', () => {
     expect(ok.pod).toBe('pod-drain-new');
   });
 
+  it('takes jobs again when an accepted drain is not followed by the pod being stopped', async () => {
+    await h.pool('drain3', { ackWaitSeconds: 1 });
+    const agent = await h.startAgent('drain3', { pod: 'pod-drain3', command: sh('true'), drainRefuseWindowMs: 0, drainExpiryMs: 500 });
+    const r = (await h.nc.request(controlSubject(h.ns, 'pod-drain3', 'drain'), '{}', { timeout: 5000 })).json();
+    expect(r).toMatchObject({ accepted: true });
+    expect(agent.health().draining).toBe(true);
+    // Nobody deletes the pod: the drain lapses and the same agent runs the next job.
+    const { uid } = await h.publish('drain3', { name: 'after-lapse' });
+    const ok = await h.waitEvent(uid, (e) => e.type === 'succeeded');
+    expect(ok.pod).toBe('pod-drain3');
+    expect(agent.health().draining).toBe(false);
+  });
+
   it('refuses a drain right after taking a job even if that job already ended', async () => {
     await h.pool('drain2', { ackWaitSeconds: 1 });
     await h.startAgent('drain2', { pod: 'pod-drain2', command: sh('true'), drainRefuseWindowMs: 60_000 });
