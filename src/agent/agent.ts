@@ -184,6 +184,9 @@ export class Agent {
         );
       },
     });
+    // Once start() resolves the agent must answer drain/cancel requests: a round trip makes
+    // sure the server has registered the control subscription.
+    await this.retry('register control subscription', () => nc.flush());
     this.log.info({ slots: this.slots, ackWaitMs: this.ackWaitMs, maxDeliver: this.maxDeliver, server: this.features.version }, 'agent started');
     this.fetchLoop = this.runFetchLoop();
   }
