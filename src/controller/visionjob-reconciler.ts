@@ -86,7 +86,25 @@ export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Pro
   }
 
   const phase = status.phase ?? 'Pending';
-  if (phase === 'Queued' && job.spec.suspend === true) return unqueueSuspended(rt, key, job);
+  if (phase === 'Queued' && job.spec.suspend === true) {
+    return unqueue(rt, key, job, {
+      reason: 'Suspended',
+      pending: 'spec.suspend is true: the job was taken out of the queue until it is resumed',
+      admitted: 'taken out of the queue by spec.suspend',
+      event: { type: 'Normal', reason: 'Suspended', message: 'Taken out of the queue (spec.suspend)' },
+    });
+  }
+  if (phase === 'Queued' && !rt.pool(poolKeyOf(job)!)) {
+    // Its pool was deleted: no worker will ever pull the message, and a queued job would keep
+    // counting as in flight. Hold it Pending until a pool of that name exists again.
+    const why = `WorkerPool "${job.spec.pool}" was deleted; the job was taken out of the queue until it exists again`;
+    return unqueue(rt, key, job, {
+      reason: 'PoolNotFound',
+      pending: why,
+      admitted: 'taken out of the queue: its WorkerPool was deleted',
+      event: { type: 'Warning', reason: 'PoolDeleted', message: why },
+    });
+  }
   if (phase !== 'Pending') {
     if (status.observedGeneration !== gen) {
       await rt.store.updateStatus(key, (j) => (j.status?.observedGeneration === j.metadata.generation ? undefined : { ...(j.status ?? {}), observedGeneration: j.metadata.generation }), { uid });
@@ -130,14 +148,23 @@ export async function setPending(
   );
 }
 
+interface Hold {
+  reason: 'Suspended' | 'PoolNotFound';
+  /** Message of the Pending condition. */
+  pending: string;
+  /** Message of the Admitted=False condition. */
+  admitted: string;
+  event: { type: 'Normal' | 'Warning'; reason: string; message: string };
+}
+
 /**
- * spec.suspend set while the job waits in the queue (not running): take its message out of the
- * stream and hold it Pending. Its next publish uses a new msgID (requeueGeneration), so the
- * stream's duplicate window does not swallow it when it is resumed.
+ * A queued (not running) job that must wait again — spec.suspend was set, or its pool was
+ * deleted: take its message out of the stream and hold it Pending. Its next publish uses a new
+ * msgID (requeueGeneration), so the stream's duplicate window does not swallow it later.
  */
-async function unqueueSuspended(rt: VisionJobRuntime, key: string, job: VisionJobObject): Promise<ReconcileResult | void> {
+async function unqueue(rt: VisionJobRuntime, key: string, job: VisionJobObject, hold: Hold): Promise<ReconcileResult | void> {
   const st = job.status ?? {};
-  if (st.currentAttempt && !st.currentAttempt.ended) return; // running: suspend does not stop it
+  if (st.currentAttempt && !st.currentAttempt.ended) return; // running: it is not taken back
   const nats = rt.ctx.nats.current();
   if (!nats) return { requeueAfterMs: 2000 };
   const seq = queuedMessageSeq(st);
@@ -150,17 +177,17 @@ async function unqueueSuspended(rt: VisionJobRuntime, key: string, job: VisionJo
     (j) => {
       const cur = j.status ?? {};
       if (cur.phase !== 'Queued') return undefined;
-      const held = pendingStatus(cur, 'Suspended', 'spec.suspend is true: the job was taken out of the queue until it is resumed', now, j.metadata.generation);
+      const held = pendingStatus(cur, hold.reason, hold.pending, now, j.metadata.generation);
       return {
         ...held,
         queueSequence: undefined,
         requeueGeneration: (cur.requeueGeneration ?? 0) + 1,
-        conditions: setCondition(held.conditions, { type: 'Admitted', status: 'False', reason: 'Suspended', message: 'taken out of the queue by spec.suspend', observedGeneration: j.metadata.generation }, now),
+        conditions: setCondition(held.conditions, { type: 'Admitted', status: 'False', reason: hold.reason, message: hold.admitted, observedGeneration: j.metadata.generation }, now),
       };
     },
     { uid },
   );
-  if (written) rt.ctx.recorder.event(written, 'Normal', 'Suspended', 'Taken out of the queue (spec.suspend)');
+  if (written) rt.ctx.recorder.event(written, hold.event.type, hold.event.reason, hold.event.message);
   rt.published.delete(uid);
 }
 

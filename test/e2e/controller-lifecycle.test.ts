@@ -160,6 +160,34 @@ describe('controller e2e: VisionJob lifecycle', () => {
     await deleteJob(h, 'pausable');
   });
 
+  it('deleting the pool of a queued job takes it out of the stream and holds it until the pool is back', async () => {
+    // Unschedulable workers (64 GPUs) keep the job Queued with its message in the stream.
+    await createPool(h, 'doomed', { minReplicas: 0, maxReplicas: 1 }, 64);
+    await createJob(h, 'orphaned', 'doomed');
+    const queued = await waitPhase(h, 'orphaned', 'Queued');
+    const seq = queued.status!.queueSequence!;
+    const { jsm } = h.controllers[0]!.ctx.nats.current()!;
+    const inStream = async (s: number): Promise<boolean> => {
+      try {
+        return (await jsm.streams.getMessage(JOBS_STREAM, { seq: s }))?.seq === s;
+      } catch {
+        return false;
+      }
+    };
+    expect(await inStream(seq)).toBe(true);
+
+    const del = await h.kubectl('delete', 'wp', 'doomed', '--timeout=30s');
+    expect(del.code, del.stderr).toBe(0);
+    const held = await waitPhase(h, 'orphaned', 'Pending');
+    expect(condition(held, 'Pending')?.reason).toBe('PoolNotFound');
+    expect(await inStream(seq)).toBe(false);
+    expect((await eventsOf(h, 'orphaned')).map((e) => e.reason)).toContain('PoolDeleted');
+
+    // A pool of that name that can run it: the job is queued again and finishes.
+    await createPool(h, 'doomed', { minReplicas: 0, maxReplicas: 1 });
+    await waitPhase(h, 'orphaned', 'Succeeded', 60_000);
+  });
+
   it('a MAX_DELIVERIES advisory fails the job and removes the dead message', async () => {
     await createJob(h, 'dead-letter', 'stuck');
     const j = await waitPhase(h, 'dead-letter', 'Queued');
