@@ -17,6 +17,14 @@ import { jsonEqual, type VisionJobStatus } from './visionjob-status.js';
 
 const MAX_CONFLICT_RETRIES = 8;
 
+interface ObjectParams {
+  group: string;
+  version: string;
+  plural: string;
+  namespace: string;
+  name: string;
+}
+
 export class StatusWriteError extends Error {
   override readonly name = 'StatusWriteError';
 }
@@ -78,59 +86,43 @@ export class VisionJobStore {
    * Applies `mutate` to the job's status and writes it if it changed. Returns the written (or
    * unchanged) job, or undefined when the job does not exist (any more) or has another uid.
    */
-  async updateStatus(
-    key: string,
-    mutate: Mutation<VisionJobStatus>,
-    opts: { uid?: string } = {},
-  ): Promise<VisionJobObject | undefined> {
-    return this.locks.run(key, async () => {
-      let job = this.get(key);
-      for (let i = 0; i < MAX_CONFLICT_RETRIES; i++) {
-        if (!job) job = await this.fetch(key);
-        if (!job || (opts.uid && job.metadata.uid !== opts.uid)) return undefined;
-        const next = mutate(job);
-        if (next === undefined || jsonEqual(next, job.status ?? {})) return job;
-        const { namespace, name } = splitJobKey(key);
-        try {
-          const written = (await this.ctx.kube.custom.replaceNamespacedCustomObjectStatus({
-            group: API_GROUP,
-            version: API_VERSION,
-            plural: VISION_JOB_PLURAL,
-            namespace,
-            name,
-            body: { ...job, status: next },
-          })) as VisionJobObject;
-          this.remember(key, written);
-          return written;
-        } catch (err) {
-          if (isNotFound(err)) return undefined;
-          if (!isConflict(err)) throw err;
-          job = await this.fetch(key);
-        }
-      }
-      throw new StatusWriteError(`status of ${key}: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`);
+  async updateStatus(key: string, mutate: Mutation<VisionJobStatus>, opts: { uid?: string } = {}): Promise<VisionJobObject | undefined> {
+    return this.writeWithRetry(key, opts, 'status of ', (job) => {
+      const next = mutate(job);
+      if (next === undefined || jsonEqual(next, job.status ?? {})) return undefined;
+      return (params) => this.ctx.kube.custom.replaceNamespacedCustomObjectStatus({ ...params, body: { ...job, status: next } });
     });
   }
 
   /** Like updateStatus for the main resource (metadata.finalizers). */
   async updateObject(key: string, mutate: Mutation<VisionJobObject>, opts: { uid?: string } = {}): Promise<VisionJobObject | undefined> {
+    return this.writeWithRetry(key, opts, '', (job) => {
+      const next = mutate(job);
+      if (next === undefined) return undefined;
+      return (params) => this.ctx.kube.custom.replaceNamespacedCustomObject({ ...params, body: next });
+    });
+  }
+
+  /**
+   * Optimistic concurrency shared by both writes: one writer per key, the latest known copy,
+   * `prepare` decides (undefined = nothing to write), and a 409 re-reads and tries again.
+   */
+  private writeWithRetry(
+    key: string,
+    opts: { uid?: string },
+    what: string,
+    prepare: (job: VisionJobObject) => ((params: ObjectParams) => Promise<unknown>) | undefined,
+  ): Promise<VisionJobObject | undefined> {
     return this.locks.run(key, async () => {
       let job = this.get(key);
+      const { namespace, name } = splitJobKey(key);
       for (let i = 0; i < MAX_CONFLICT_RETRIES; i++) {
         if (!job) job = await this.fetch(key);
         if (!job || (opts.uid && job.metadata.uid !== opts.uid)) return undefined;
-        const next = mutate(job);
-        if (next === undefined) return job;
-        const { namespace, name } = splitJobKey(key);
+        const write = prepare(job);
+        if (!write) return job;
         try {
-          const written = (await this.ctx.kube.custom.replaceNamespacedCustomObject({
-            group: API_GROUP,
-            version: API_VERSION,
-            plural: VISION_JOB_PLURAL,
-            namespace,
-            name,
-            body: next,
-          })) as VisionJobObject | undefined;
+          const written = (await write({ group: API_GROUP, version: API_VERSION, plural: VISION_JOB_PLURAL, namespace, name })) as VisionJobObject | undefined;
           // Removing the last finalizer of a deleted object deletes it: nothing to remember.
           if (written?.metadata) this.remember(key, written);
           return written;
@@ -140,7 +132,7 @@ export class VisionJobStore {
           job = await this.fetch(key);
         }
       }
-      throw new StatusWriteError(`${key}: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`);
+      throw new StatusWriteError(`${what}${key}: still conflicting after ${MAX_CONFLICT_RETRIES} attempts`);
     });
   }
 
