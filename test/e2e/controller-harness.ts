@@ -16,6 +16,7 @@ import { startController, type ControllerHandle, type StartControllerOptions } f
 import type { VisionJobObject } from '../../src/controller/context-types.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/sandbox.js';
 import { packageRoot } from '../../src/sandbox/package-root.js';
+import { JOBS_STREAM } from '../../src/queue/subjects.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 export const GROUP = 'visionq.dev';
@@ -265,4 +266,14 @@ export async function eventsOf(h: Harness, name: string): Promise<CoreV1Event[]>
 
 export function condition(j: VisionJobObject | undefined, type: string) {
   return j?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Whether the jobs stream still holds the message with this sequence (read through the first controller's connection). */
+export async function messageInStream(h: Harness, seq: number): Promise<boolean> {
+  const { jsm } = h.controllers[0]!.ctx.nats.current()!;
+  try {
+    return (await jsm.streams.getMessage(JOBS_STREAM, { seq }))?.seq === seq;
+  } catch {
+    return false;
+  }
 }

@@ -8,6 +8,7 @@ import {
   deleteJob,
   eventsOf,
   job,
+  messageInStream,
   NS,
   patchJob,
   probeRuns,
@@ -121,18 +122,10 @@ describe('controller e2e: VisionJob lifecycle', () => {
     const j = await waitPhase(h, 'queued', 'Queued');
     const seq = j.status?.queueSequence;
     expect(seq).toBeGreaterThan(0);
-    const jsm = h.controllers[0]!.ctx.nats.current()!.jsm;
-    const inStream = async (): Promise<boolean> => {
-      try {
-        return (await jsm.streams.getMessage(JOBS_STREAM, { seq: seq! }))?.seq === seq;
-      } catch {
-        return false;
-      }
-    };
-    expect(await inStream()).toBe(true);
+    expect(await messageInStream(h, seq!)).toBe(true);
     await deleteJob(h, 'queued');
     await waitFor(() => !job(h, 'queued'), { message: 'queued job deleted' });
-    expect(await inStream()).toBe(false);
+    expect(await messageInStream(h, seq!)).toBe(false);
     expect(await probeRuns(h)).not.toContainEqual(expect.objectContaining({ job: 'queued' }));
   });
 
@@ -140,23 +133,15 @@ describe('controller e2e: VisionJob lifecycle', () => {
     await createJob(h, 'pausable', 'stuck');
     const queued = await waitPhase(h, 'pausable', 'Queued');
     const seq = queued.status!.queueSequence!;
-    const { jsm } = h.controllers[0]!.ctx.nats.current()!;
-    const inStream = async (s: number): Promise<boolean> => {
-      try {
-        return (await jsm.streams.getMessage(JOBS_STREAM, { seq: s }))?.seq === s;
-      } catch {
-        return false;
-      }
-    };
-    expect(await inStream(seq)).toBe(true);
+    expect(await messageInStream(h, seq)).toBe(true);
     await patchJob(h, 'pausable', { spec: { suspend: true } });
     const held = await waitPhase(h, 'pausable', 'Pending');
     expect(condition(held, 'Pending')?.reason).toBe('Suspended');
-    expect(await inStream(seq)).toBe(false);
+    expect(await messageInStream(h, seq)).toBe(false);
     await patchJob(h, 'pausable', { spec: { suspend: false } });
     const again = await waitPhase(h, 'pausable', 'Queued');
     expect(again.status?.queueSequence).toBeGreaterThan(seq);
-    expect(await inStream(again.status!.queueSequence!)).toBe(true);
+    expect(await messageInStream(h, again.status!.queueSequence!)).toBe(true);
     await deleteJob(h, 'pausable');
   });
 
@@ -166,21 +151,13 @@ describe('controller e2e: VisionJob lifecycle', () => {
     await createJob(h, 'orphaned', 'doomed');
     const queued = await waitPhase(h, 'orphaned', 'Queued');
     const seq = queued.status!.queueSequence!;
-    const { jsm } = h.controllers[0]!.ctx.nats.current()!;
-    const inStream = async (s: number): Promise<boolean> => {
-      try {
-        return (await jsm.streams.getMessage(JOBS_STREAM, { seq: s }))?.seq === s;
-      } catch {
-        return false;
-      }
-    };
-    expect(await inStream(seq)).toBe(true);
+    expect(await messageInStream(h, seq)).toBe(true);
 
     const del = await h.kubectl('delete', 'wp', 'doomed', '--timeout=30s');
     expect(del.code, del.stderr).toBe(0);
     const held = await waitPhase(h, 'orphaned', 'Pending');
     expect(condition(held, 'Pending')?.reason).toBe('PoolNotFound');
-    expect(await inStream(seq)).toBe(false);
+    expect(await messageInStream(h, seq)).toBe(false);
     expect((await eventsOf(h, 'orphaned')).map((e) => e.reason)).toContain('PoolDeleted');
 
     // A pool of that name that can run it: the job is queued again and finishes.
