@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -12,6 +12,10 @@ import { startScheduler } from './scheduler/index.js';
 import { startAutoscaler } from './autoscaler/index.js';
 import { packageRoot } from './package-root.js';
 import { withPooledConnections } from '../kube/kube-clients.js';
+import { startKubeControlPlane, type KubeControlPlane } from './control-plane/index.js';
+
+/** `memory`: visionq's in-memory API server and scheduler; `kube`: the real control plane. */
+export type ControlPlaneKind = 'memory' | 'kube';
 
 export interface SandboxOptions {
   /** Where the kubeconfig, NATS store and pod logs go. */
@@ -29,6 +33,10 @@ export interface SandboxOptions {
   /** Working directory of pod processes; the package root so examples' relative paths work. */
   workingDir?: string;
   logger: Logger;
+  /** Default `memory`; `kube` needs `npm run kube:build` first. */
+  controlPlane?: ControlPlaneKind;
+  /** Directory of the real control plane's binaries (default: kubeBinDir()). */
+  kubeBinDir?: string;
   /**
    * Starts the controller against the sandbox; omitted when a test wants to run its
    * own controller(s), e.g. two replicas for leader-election tests.
@@ -43,10 +51,14 @@ export interface SandboxEnvironment {
   apiUrl: string;
   natsUrl: string;
   dir: string;
+  controlPlane: ControlPlaneKind;
+  /** The real control plane (identities, kubeconfigs per token); undefined on `memory`. */
+  kube?: KubeControlPlane;
 }
 
 export interface SandboxHandle extends SandboxEnvironment {
-  api: ApiServerHandle;
+  /** The in-memory API server (fault switches); undefined on the real control plane. */
+  api?: ApiServerHandle;
   nats: NatsServerProcess;
   kubelet: KubeletHandle;
   stop(): Promise<void>;
@@ -56,10 +68,11 @@ export const GPU_NODE_CPU = '16';
 export const GPU_NODE_MEMORY = '64Gi';
 
 /**
- * Starts the whole local sandbox: API server (with the visionq CRDs), nats-server,
- * scheduler, process kubelet with simulated GPU nodes, simulated cluster autoscaler and,
- * when asked, the controller. Components are stopped in reverse order on failure and by
- * stop(), so no child process outlives the sandbox.
+ * Starts the whole local sandbox: a control plane (the in-memory API server and scheduler,
+ * or the real etcd/kube-apiserver/controller-manager/scheduler) with the visionq CRDs,
+ * nats-server, the process kubelet with simulated GPU nodes, the simulated cluster
+ * autoscaler and, when asked, the controller. Components are stopped in reverse order on
+ * failure and by stop(), so no child process outlives the sandbox.
  */
 export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle> {
   const dir = resolve(opts.dir);
@@ -78,10 +91,25 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
   };
 
   try {
-    const api = await startApiServer({ port: opts.apiPort ?? 0, podLogDir: join(dir, 'logs'), logger: logger.child({ component: 'api-server' }) });
-    stack.push(() => api.close());
-    const kubeconfigPath = join(dir, 'kubeconfig');
-    await writeKubeconfig(kubeconfigPath, api.url);
+    const controlPlane = opts.controlPlane ?? 'memory';
+    let api: ApiServerHandle | undefined;
+    let kube: KubeControlPlane | undefined;
+    let kubeconfigPath: string;
+    let apiUrl: string;
+    if (controlPlane === 'kube') {
+      kube = await startKubeControlPlane({ dir: join(dir, 'kube'), logger: logger.child({ component: 'control-plane' }), binDir: opts.kubeBinDir, apiPort: opts.apiPort });
+      stack.push(() => kube!.stop());
+      kubeconfigPath = join(dir, 'kubeconfig');
+      await copyFile(kube.kubeconfigPath, kubeconfigPath);
+      apiUrl = kube.apiUrl;
+    } else {
+      api = await startApiServer({ port: opts.apiPort ?? 0, podLogDir: join(dir, 'logs'), logger: logger.child({ component: 'api-server' }) });
+      const server = api;
+      stack.push(() => server.close());
+      kubeconfigPath = join(dir, 'kubeconfig');
+      await writeKubeconfig(kubeconfigPath, api.url);
+      apiUrl = api.url;
+    }
     const kc = withPooledConnections(new KubeConfig());
     kc.loadFromFile(kubeconfigPath);
 
@@ -91,12 +119,18 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
     await nats.start();
     stack.push(() => nats.stop());
 
-    const scheduler = await startScheduler({ kc, logger });
-    stack.push(() => scheduler.stop());
+    // On the real control plane kube-scheduler binds pods; ours would race it.
+    if (controlPlane === 'memory') {
+      const scheduler = await startScheduler({ kc, logger });
+      stack.push(() => scheduler.stop());
+    }
 
     const nodeTemplate: Omit<SimNodeSpec, 'name'> = { cpu: GPU_NODE_CPU, memory: GPU_NODE_MEMORY, gpus: opts.gpusPerNode };
     const nodes: SimNodeSpec[] = Array.from({ length: opts.nodes }, (_, i) => ({ name: `gpu-node-${i + 1}`, ...nodeTemplate }));
-    const kubelet = await startKubelet({ kc, nodes, podLogDir: join(dir, 'logs'), defaultWorkingDir: opts.workingDir ?? packageRoot, logger });
+    const endpoint = kube
+      ? { cert: await readFile(kube.pki.kubeletServingCert, 'utf8'), key: await readFile(kube.pki.kubeletServingKey, 'utf8'), clientCa: await readFile(kube.pki.caCert, 'utf8') }
+      : undefined;
+    const kubelet = await startKubelet({ kc, nodes, podLogDir: join(dir, 'logs'), defaultWorkingDir: opts.workingDir ?? packageRoot, logger, endpoint });
     stack.push(() => kubelet.stop());
 
     const autoscaler = await startAutoscaler({
@@ -110,7 +144,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
     });
     stack.push(() => autoscaler.stop());
 
-    const env: SandboxEnvironment = { kubeconfigPath, kc, apiUrl: api.url, natsUrl: nats.url, dir };
+    const env: SandboxEnvironment = { kubeconfigPath, kc, apiUrl, natsUrl: nats.url, dir, controlPlane, kube };
     if (opts.startController) {
       const controller = await opts.startController(env);
       stack.push(() => controller.stop());

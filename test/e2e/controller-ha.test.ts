@@ -143,7 +143,10 @@ describe('controller e2e: high availability and faults', () => {
     await createPool(h, 'flaky-api', { minReplicas: 2, maxReplicas: 2 });
     await createJob(h, 'api-1', 'flaky-api', { durationSeconds: 2 });
     await waitPhase(h, 'api-1', 'Running', 60_000);
-    const faults = h.sandbox.api.faults;
+    // Fault switches exist only on the in-memory API server; this file is a memory-tier suite.
+    const api = h.sandbox.api;
+    if (!api) throw new Error('the API-fault test needs the in-memory control plane');
+    const faults = api.faults;
     faults.failNext({ count: 40, status: 500, path: /visionjobs/ });
     faults.dropWatches();
     faults.expireWatches({ count: 2 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Kubelet } from './kubelet.js';
 import { componentLogger } from './logger.js';
 import type { SimNodeSpec } from './node-object.js';
+import type { KubeletServerTls } from './kubelet-server.js';
 
 export type { SimNodeSpec } from './node-object.js';
 export { GPU_RESOURCE, SIMULATED_LABEL, GPU_PRESENT_LABEL } from './node-object.js';
@@ -28,6 +29,8 @@ export interface StartKubeletOptions {
   restartBackoff?: { initialMs: number; maxMs: number };
   /** Grace stop() gives processes between SIGTERM and SIGKILL; default 2 s. */
   stopGraceMs?: number;
+  /** TLS material for the kubelet endpoint; a real apiserver proxies `kubectl logs` to it. */
+  endpoint?: KubeletServerTls;
 }
 
 /**
@@ -43,6 +46,7 @@ export async function startKubelet(opts: StartKubeletOptions): Promise<KubeletHa
     heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 10_000,
     restartBackoff: opts.restartBackoff ?? { initialMs: 500, maxMs: 10_000 },
     stopGraceMs: opts.stopGraceMs ?? 2_000,
+    endpoint: opts.endpoint,
   });
   await kubelet.start();
   try {

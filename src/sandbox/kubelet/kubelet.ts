@@ -4,6 +4,7 @@ import { Backoff, describeApiError, EventRecorder, Informer, isConflict, isNotFo
 import { NODE_IP, nodeLabels, nodeObject, nodeResources, nodeStatus, type SimNodeSpec } from './node-object.js';
 import { NODE_LEASE_NAMESPACE, renewNodeLease } from './node-lease.js';
 import { PodWorker } from './pod-worker.js';
+import { KubeletServer, type KubeletServerTls } from './kubelet-server.js';
 import { kubeNow } from './time.js';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -17,6 +18,8 @@ export interface KubeletOptions {
   restartBackoff: { initialMs: number; maxMs: number };
   /** How long stop() lets processes handle SIGTERM before SIGKILL. */
   stopGraceMs: number;
+  /** Serve the kubelet endpoint (logs through a real apiserver) with this TLS material. */
+  endpoint?: KubeletServerTls;
 }
 
 interface NodeEntry {
@@ -43,6 +46,8 @@ export class Kubelet {
   private readonly pods: Informer<V1Pod>;
   private readonly recorder: EventRecorder;
   private readonly abort = new AbortController();
+  private server: KubeletServer | undefined;
+  private endpointPort = 0;
 
   constructor(private readonly opts: KubeletOptions) {
     this.core = opts.kc.makeApiClient(CoreV1Api);
@@ -57,6 +62,15 @@ export class Kubelet {
   }
 
   async start(): Promise<void> {
+    if (this.opts.endpoint) {
+      this.server = new KubeletServer({
+        tls: this.opts.endpoint,
+        podLogDir: this.opts.podLogDir,
+        pod: (namespace, name) => this.pods.store.get(`${namespace}/${name}`),
+        logger: this.opts.logger,
+      });
+      this.endpointPort = await this.server.start();
+    }
     this.pods.start();
     await this.pods.waitForSync();
   }
@@ -114,6 +128,7 @@ export class Kubelet {
     for (const entry of this.nodes.values()) clearInterval(entry.heartbeat);
     this.nodes.clear();
     await this.pods.stop();
+    await this.server?.stop();
     const all = [...this.workers.values()];
     this.workers.clear();
     await Promise.all(all.map((w) => w.worker.kill(this.opts.stopGraceMs)));
@@ -126,13 +141,13 @@ export class Kubelet {
       try {
         let uid: string | undefined;
         try {
-          uid = (await this.core.createNode({ body: nodeObject(spec, since) })).metadata?.uid;
+          uid = (await this.core.createNode({ body: nodeObject(spec, since, this.endpointPort) })).metadata?.uid;
         } catch (err) {
           if (!isConflict(err)) throw err;
           uid = (await this.core.patchNode({ name: spec.name, body: { metadata: { labels: nodeLabels(spec) } } }, MERGE_PATCH)).metadata?.uid;
         }
         // Create may drop status (status subresource), so always write it through /status.
-        await this.core.patchNodeStatus({ name: spec.name, body: { status: nodeStatus(spec, since, kubeNow()) } }, MERGE_PATCH);
+        await this.core.patchNodeStatus({ name: spec.name, body: { status: nodeStatus(spec, since, kubeNow(), this.endpointPort) } }, MERGE_PATCH);
         return uid;
       } catch (err) {
         this.opts.logger.warn({ node: spec.name, err: describeApiError(err) }, 'node registration failed; retrying');
@@ -152,7 +167,7 @@ export class Kubelet {
     await this.renewLease(entry);
     if (entry.beats % STATUS_EVERY_BEATS !== 0) return;
     try {
-      await this.core.patchNodeStatus({ name, body: { status: nodeStatus(entry.spec, entry.since, kubeNow()) } }, MERGE_PATCH);
+      await this.core.patchNodeStatus({ name, body: { status: nodeStatus(entry.spec, entry.since, kubeNow(), this.endpointPort) } }, MERGE_PATCH);
     } catch (err) {
       if (isNotFound(err) && this.nodes.get(name) === entry) entry.uid = await this.register(entry.spec, entry.since);
       else this.opts.logger.debug({ node: name, err: describeApiError(err) }, 'node status heartbeat failed');

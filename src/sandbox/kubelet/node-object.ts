@@ -33,7 +33,7 @@ export function nodeResources(spec: SimNodeSpec): Record<string, string> {
   return r;
 }
 
-export function nodeStatus(spec: SimNodeSpec, since: string, heartbeat: string): V1NodeStatus {
+export function nodeStatus(spec: SimNodeSpec, since: string, heartbeat: string, kubeletPort = 0): V1NodeStatus {
   const cond = (type: string, status: string, reason: string, message: string) => ({
     type,
     status,
@@ -55,7 +55,7 @@ export function nodeStatus(spec: SimNodeSpec, since: string, heartbeat: string):
       { type: 'InternalIP', address: NODE_IP },
       { type: 'Hostname', address: spec.name },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
     nodeInfo: {
       architecture: process.arch === 'x64' ? 'amd64' : process.arch,
       bootID: '',
@@ -71,12 +71,12 @@ export function nodeStatus(spec: SimNodeSpec, since: string, heartbeat: string):
   };
 }
 
-export function nodeObject(spec: SimNodeSpec, now: string): V1Node {
+export function nodeObject(spec: SimNodeSpec, now: string, kubeletPort = 0): V1Node {
   return {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: spec.name, labels: nodeLabels(spec) },
     spec: { providerID: `visionq-sandbox://${spec.name}` },
-    status: nodeStatus(spec, now, now),
+    status: nodeStatus(spec, now, now, kubeletPort),
   };
 }
