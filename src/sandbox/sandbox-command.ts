@@ -1,15 +1,21 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { startSandbox, type SandboxEnvironment } from './sandbox.js';
+import { startSandbox, type ControlPlaneKind, type SandboxEnvironment } from './sandbox.js';
 import { runDemo } from './demo.js';
 
 const USAGE = `usage: visionq sandbox [--dir DIR] [--nodes N] [--gpus-per-node G] [--max-nodes M]
                        [--node-provision-seconds S] [--api-port P] [--nats-port P]
                        [--no-controller] [--demo] [--log-level LEVEL]
+                       [--control-plane memory|kube]
 
 Runs a Kubernetes-compatible API server, nats-server, a process kubelet with simulated
 GPU nodes, a simulated cluster autoscaler and the visionq controller on this machine.
 Use it with: kubectl --kubeconfig DIR/kubeconfig ...
+
+--control-plane memory (default) runs visionq's in-memory API server and scheduler;
+--control-plane kube runs the real etcd, kube-apiserver, kube-controller-manager and
+kube-scheduler built by \`npm run kube:build\` (use the kubectl built with them:
+~/.cache/visionq/kube/v1.36.3/kubectl).
 `;
 
 /** Parses a non-negative integer flag, failing with the flag's name. */
@@ -36,6 +42,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
         'no-controller': { type: 'boolean', default: false },
         demo: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'warn' },
+        'control-plane': { type: 'string', default: 'memory' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -57,6 +64,9 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
     provisionSeconds = intFlag('node-provision-seconds', v['node-provision-seconds'], 5);
     apiPort = intFlag('api-port', v['api-port'], 0);
     natsPort = intFlag('nats-port', v['nats-port'], 0);
+    if (v['control-plane'] !== 'memory' && v['control-plane'] !== 'kube') {
+      throw new Error(`--control-plane must be memory or kube, got "${v['control-plane']}"`);
+    }
     if (maxNodes < nodes) throw new Error(`--max-nodes (${maxNodes}) must be at least --nodes (${nodes})`);
   } catch (err) {
     process.stderr.write(`visionq sandbox: ${(err as Error).message}\n`);
@@ -83,6 +93,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
       natsPort: natsPort || undefined,
       logger,
       startController,
+      controlPlane: v['control-plane'] as ControlPlaneKind,
     });
   } catch (err) {
     process.stderr.write(`visionq sandbox: ${(err as Error).message}\n`);
@@ -105,7 +116,9 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
   if (v.demo) {
     code = await Promise.race([runDemo(sandbox, process.stdout), stopped.then(() => 130)]);
   } else {
-    process.stdout.write(`try: kubectl --kubeconfig ${sandbox.kubeconfigPath} apply -f examples/sandbox/workerpool.yaml -f examples/sandbox/jobs/\n`);
+    // /usr/bin/kubectl may be older than the real v1.36 server allows; use the one built with it.
+    const kubectl = sandbox.kube?.binaries.kubectl ?? 'kubectl';
+    process.stdout.write(`try: ${kubectl} --kubeconfig ${sandbox.kubeconfigPath} apply -f examples/sandbox/workerpool.yaml -f examples/sandbox/jobs/\n`);
     await stopped;
   }
   process.stdout.write('sandbox: shutting down\n');

@@ -8,6 +8,7 @@ import { CoreV1Api, CustomObjectsApi, ApiextensionsV1Api, KubeConfig } from '@ku
 import { startSandboxApi } from '../helpers/sandbox-api.js';
 import type { ApiServerHandle } from '../../src/sandbox/api-server/index.js';
 import { RawClient } from './raw-client.js';
+import { kubectlBinary } from '../helpers/control-plane.js';
 
 const run = promisify(execFile);
 
@@ -78,7 +79,7 @@ export async function setupConformance(label: string, setup: SetupOptions = {}):
     }
     const full = ['--kubeconfig', kubeconfigPath, ...args.map((a) => (a === '-' && inputFile ? inputFile : a))];
     try {
-      const { stdout, stderr } = await run('kubectl', full, { timeout: opts.timeoutMs ?? 30_000, env: { ...process.env, KUBECONFIG: kubeconfigPath } });
+      const { stdout, stderr } = await run(kubectlBinary(), full, { timeout: opts.timeoutMs ?? 30_000, env: { ...process.env, KUBECONFIG: kubeconfigPath } });
       return { stdout, stderr, code: 0 };
     } catch (err: any) {
       if (!opts.allowFail) throw new Error(`kubectl ${args.join(' ')} failed (${err.code}): ${err.stderr ?? err.message}`, { cause: err });

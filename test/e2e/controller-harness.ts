@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { Informer } from '../../src/kube/informer.js';
 import { startController, type ControllerHandle, type StartControllerOptions } from '../../src/controller/manager.js';
 import type { VisionJobObject } from '../../src/controller/context-types.js';
+import { kubectlBinary, testControlPlane } from '../helpers/control-plane.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/sandbox.js';
 import { packageRoot } from '../../src/sandbox/package-root.js';
 import { JOBS_STREAM } from '../../src/queue/subjects.js';
@@ -53,6 +54,7 @@ export async function startHarness(opts: { nodes?: number; gpusPerNode?: number;
     nodeProvisionSeconds: 1,
     nodeScaleDownSeconds: 600,
     logger,
+    controlPlane: testControlPlane(),
   });
   const controllers: ControllerHandle[] = [];
   const children: ChildProcess[] = [];
@@ -106,7 +108,7 @@ export async function startHarness(opts: { nodes?: number; gpusPerNode?: number;
     },
     async kubectl(...args) {
       try {
-        const r = await exec('/usr/bin/kubectl', ['--kubeconfig', sandbox.kubeconfigPath, ...args], { timeout: 60_000 });
+        const r = await exec(kubectlBinary(), ['--kubeconfig', sandbox.kubeconfigPath, ...args], { timeout: 60_000 });
         return { stdout: r.stdout, stderr: r.stderr, code: 0 };
       } catch (err) {
         const e = err as { stdout?: string; stderr?: string; code?: number };

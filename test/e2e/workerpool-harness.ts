@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type CoreV1Event, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Informer } from '../../src/kube/informer.js';
+import { testControlPlane } from '../helpers/control-plane.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/sandbox.js';
 import { packageRoot } from '../../src/sandbox/package-root.js';
 import { startController } from '../../src/controller/manager.js';
@@ -142,6 +143,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     nodeProvisionSeconds: opts.nodeProvisionSeconds ?? 1,
     nodeScaleDownSeconds: opts.nodeScaleDownSeconds ?? 2,
     logger,
+    controlPlane: testControlPlane(),
     startController: (env) =>
       startController({
         kubeconfig: env.kubeconfigPath,

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.js';
+import { kubectlBinary } from '../helpers/control-plane.js';
 import {
   counts,
   createJob,
@@ -57,7 +58,7 @@ describe('WorkerPool scaling end to end', () => {
 
     // what an operator sees with the real kubectl: printer columns and events
     const kubectl = (...args: string[]) =>
-      promisify(execFile)('kubectl', ['--kubeconfig', h.sandbox.kubeconfigPath, ...args]).then((r) => r.stdout);
+      promisify(execFile)(kubectlBinary(), ['--kubeconfig', h.sandbox.kubeconfigPath, ...args]).then((r) => r.stdout);
     const row = await kubectl('get', 'wp', 'burst', '--no-headers');
     expect(row).toMatch(/^burst\s+0\s+4\s+0\s+0\s+0\s+0\s+/); // NAME MIN MAX REPLICAS BUSY QUEUED RUNNING
     const described = await kubectl('describe', 'wp', 'burst');

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupConformance, type ConformanceEnv } from '../conformance-env.js';
 import { installWidgetCrd, removeWidgetCrd, widgetCrd, type WidgetCrd } from '../widget-crd.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { kubectlBinary } from '../../helpers/control-plane.js';
 
 interface Background {
   child: ChildProcess;
@@ -18,7 +19,7 @@ export function kubectlSuite(): void {
     let crd: WidgetCrd;
     const children: Background[] = [];
     const background = (args: string[]): Background => {
-      const child = spawn('kubectl', ['--kubeconfig', env.kubeconfigPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(kubectlBinary(), ['--kubeconfig', env.kubeconfigPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let code: number | null | undefined;
       child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
