@@ -1,4 +1,5 @@
 import type { V1Node, V1NodeStatus } from '@kubernetes/client-node';
+import { KUBE_VERSION } from '../control-plane/kube-binaries.js';
 
 export interface SimNodeSpec {
   name: string;
@@ -62,7 +63,8 @@ export function nodeStatus(spec: SimNodeSpec, since: string, heartbeat: string, 
       containerRuntimeVersion: 'visionq-sandbox://1',
       kernelVersion: '',
       kubeProxyVersion: '',
-      kubeletVersion: 'v1.31.0-visionq-sandbox',
+      // The release the real tier runs, so version-skew checks see a supported kubelet.
+      kubeletVersion: `${KUBE_VERSION}-visionq-sandbox`,
       machineID: spec.name,
       operatingSystem: 'linux',
       osImage: 'visionq sandbox (local processes)',
