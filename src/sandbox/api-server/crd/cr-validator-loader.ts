@@ -7,12 +7,12 @@ import {
   pruneUnknownFields,
   validateCustomResource,
   type JSONSchemaProps,
-} from '../../api/crd-validate.js';
+} from './crd-validate.js';
 import type { CustomResourceValidator } from './cr-validation.js';
-import type { KubeObject } from './store.js';
+import type { KubeObject } from '../storage/store.js';
 
 /**
- * The custom resource validator on top of src/api/crd-validate.ts, in the apiserver's order:
+ * The custom resource validator on top of crd-validate.ts, in the apiserver's order:
  * note unknown fields (for fieldValidation), apply defaults, prune, then validate (with the old
  * object on update so transition rules run).
  */

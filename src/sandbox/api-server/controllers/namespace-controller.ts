@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { ResourceRegistry } from './resource-registry.js';
-import type { ObjectStore, StoreEvent } from './store.js';
-import type { ResourceService } from './resource-service.js';
+import type { ResourceRegistry } from '../resource-registry.js';
+import type { ObjectStore, StoreEvent } from '../storage/store.js';
+import type { ResourceService } from '../resource-service.js';
 import { infoForStorageKey } from './garbage-collector.js';
-import { newUid, nowTimestamp } from './object-meta.js';
+import { newUid, nowTimestamp } from '../storage/object-meta.js';
 
 /**
  * What kube-controller-manager does for namespaces: a `default` ServiceAccount in every new

@@ -1,5 +1,5 @@
-import type { PrinterColumn, ResourceInfo } from './resource-registry.js';
-import type { KubeObject } from './store.js';
+import type { PrinterColumn, ResourceInfo } from '../resource-registry.js';
+import type { KubeObject } from '../storage/store.js';
 import { evalJsonPath } from './jsonpath.js';
 
 interface ColumnDefinition {

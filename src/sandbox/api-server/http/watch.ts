@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { expired } from './errors.js';
-import type { ResourceInfo } from './resource-registry.js';
-import { apiVersionOf, storageKey } from './resource-registry.js';
-import type { Matcher } from './selectors.js';
-import type { KubeObject, ObjectStore, StoreEvent } from './store.js';
+import { expired } from '../errors.js';
+import type { ResourceInfo } from '../resource-registry.js';
+import { apiVersionOf, storageKey } from '../resource-registry.js';
+import type { Matcher } from '../storage/selectors.js';
+import type { KubeObject, ObjectStore, StoreEvent } from '../storage/store.js';
 import { buildTable } from './table.js';
 
 export interface WatchRequest {

@@ -1,4 +1,4 @@
-import { badRequest, ApiError } from './errors.js';
+import { badRequest, ApiError } from '../errors.js';
 
 type Json = any;
 

@@ -1,8 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { badRequest } from './errors.js';
-import type { KubeObject } from './store.js';
+import { badRequest } from '../errors.js';
+import type { KubeObject } from '../storage/store.js';
 
 export interface LogRequest {
   namespace: string;

@@ -1,4 +1,4 @@
-import type { ResourceRegistry } from './resource-registry.js';
+import type { ResourceRegistry } from '../resource-registry.js';
 
 /** A request for a resource: /api/v1/... or /apis/GROUP/VERSION/... */
 export interface ResourcePath {

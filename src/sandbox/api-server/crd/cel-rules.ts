@@ -1,6 +1,6 @@
 import { parse, type ParseResult } from '@marcbachmann/cel-js';
-import type { JSONSchemaProps, ValidationRule } from './json-schema-props.js';
-import { renderPath, type FieldError, type FieldErrorType, type PathSegment } from './field-errors.js';
+import type { JSONSchemaProps, ValidationRule } from '../../../api/schema/json-schema-props.js';
+import { renderPath, type FieldError, type FieldErrorType, type PathSegment } from '../../../api/schema/field-errors.js';
 
 /** Thrown when a CEL rule in a schema does not even parse: a bug in the schema, not the object. */
 export class CelRuleCompileError extends Error {

@@ -1,5 +1,5 @@
-import type { JSONSchemaProps } from './json-schema-props.js';
-import { renderPath, type PathSegment } from './field-errors.js';
+import type { JSONSchemaProps } from '../../../api/schema/json-schema-props.js';
+import { renderPath, type PathSegment } from '../../../api/schema/field-errors.js';
 
 const ROOT_META = ['apiVersion', 'kind', 'metadata'];
 const EMBEDDED_META = ['apiVersion', 'kind', 'metadata'];

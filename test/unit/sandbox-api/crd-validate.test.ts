@@ -6,7 +6,7 @@ import {
   pruneUnknownFields,
   validateCustomResource,
   type JSONSchemaProps,
-} from '../../../src/api/crd-validate.js';
+} from '../../../src/sandbox/api-server/crd/crd-validate.js';
 
 const schema: JSONSchemaProps = {
   type: 'object',

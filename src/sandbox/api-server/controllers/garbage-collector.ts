@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { ResourceRegistry, ResourceInfo } from './resource-registry.js';
-import type { KubeObject, ObjectStore, StoreEvent } from './store.js';
-import type { ResourceService } from './resource-service.js';
+import type { ResourceRegistry, ResourceInfo } from '../resource-registry.js';
+import type { KubeObject, ObjectStore, StoreEvent } from '../storage/store.js';
+import type { ResourceService } from '../resource-service.js';
 
 interface Ref {
   key: string;

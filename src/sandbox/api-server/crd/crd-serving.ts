@@ -1,6 +1,6 @@
-import type { ResourceInfo, ResourceRegistry } from './resource-registry.js';
-import { storageKey } from './resource-registry.js';
-import type { KubeObject, ObjectStore } from './store.js';
+import type { ResourceInfo, ResourceRegistry } from '../resource-registry.js';
+import { storageKey } from '../resource-registry.js';
+import type { KubeObject, ObjectStore } from '../storage/store.js';
 
 /** The served resources of a CRD: one per served version. */
 export function resourcesForCrd(crd: KubeObject): ResourceInfo[] {

@@ -1,5 +1,5 @@
-import type { StatusCause } from './errors.js';
-import type { KubeObject } from './store.js';
+import type { StatusCause } from '../errors.js';
+import type { KubeObject } from '../storage/store.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -15,10 +15,3 @@ export interface CrValidationResult {
 export interface CustomResourceValidator {
   check(schema: Record<string, unknown> | undefined, obj: KubeObject, old: KubeObject | undefined): CrValidationResult;
 }
-
-/** Used until src/api/crd-validate.ts exists: accepts everything unchanged. */
-export const passThroughValidator: CustomResourceValidator = {
-  check(_schema, obj) {
-    return { object: obj, causes: [], unknownFields: [] };
-  },
-};

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ResourceInfo, ResourceRegistry } from './resource-registry.js';
+import type { ResourceInfo, ResourceRegistry } from '../resource-registry.js';
 
 function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;

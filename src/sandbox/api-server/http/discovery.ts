@@ -1,5 +1,5 @@
-import type { ResourceInfo, ResourceRegistry } from './resource-registry.js';
-import { ALL_VERBS } from './resource-registry.js';
+import type { ResourceInfo, ResourceRegistry } from '../resource-registry.js';
+import { ALL_VERBS } from '../resource-registry.js';
 
 const LOOPBACK = [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }];
 

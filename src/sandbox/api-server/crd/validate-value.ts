@@ -1,5 +1,5 @@
-import type { JSONSchemaProps } from './json-schema-props.js';
-import { renderPath, type FieldError, type PathSegment } from './field-errors.js';
+import type { JSONSchemaProps } from '../../../api/schema/json-schema-props.js';
+import { renderPath, type FieldError, type PathSegment } from '../../../api/schema/field-errors.js';
 import { evaluateRules } from './cel-rules.js';
 
 type JsonType = 'null' | 'boolean' | 'integer' | 'number' | 'string' | 'array' | 'object';

@@ -1,15 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, badRequest, expired, methodNotAllowed } from './errors.js';
+import { ApiError, badRequest, expired, methodNotAllowed } from '../errors.js';
 import type { ResourcePath } from './request-path.js';
-import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from './resource-registry.js';
-import type { DeleteOptions, ResourceService, WriteOptions } from './resource-service.js';
-import { parseFieldSelector, parseLabelSelector } from './selectors.js';
-import type { KubeObject } from './store.js';
+import { apiVersionOf, type ResourceInfo, type ResourceRegistry } from '../resource-registry.js';
+import type { DeleteOptions, ResourceService, WriteOptions } from '../resource-service.js';
+import { parseFieldSelector, parseLabelSelector } from '../storage/selectors.js';
+import type { KubeObject } from '../storage/store.js';
 import { buildTable, wantsTable } from './table.js';
 import type { WatchHub } from './watch.js';
-import type { FaultState } from './faults.js';
+import type { FaultState } from '../faults.js';
 import { serveLog } from './pod-logs.js';
-import type { FieldValidation } from './cr-validation.js';
+import type { FieldValidation } from '../crd/cr-validation.js';
 
 export interface RestContext {
   registry: ResourceRegistry;

@@ -1,6 +1,6 @@
-import { invalid, type StatusCause } from './errors.js';
-import { nowTimestamp } from './object-meta.js';
-import type { KubeObject } from './store.js';
+import { invalid, type StatusCause } from '../errors.js';
+import { nowTimestamp } from '../storage/object-meta.js';
+import type { KubeObject } from '../storage/store.js';
 
 /** Fills a CRD's status the way the apiextensions controllers do once names are accepted. */
 export function prepareCrd(crd: KubeObject, clock: () => Date): void {
