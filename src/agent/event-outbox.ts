@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import { realClock, sleep, type Clock } from '../lib/clock.js';
 import type { JobEvent } from '../queue/job-events.js';
 import { publishJobEvent } from '../queue/publisher.js';
 
@@ -14,12 +15,15 @@ export class EventOutbox {
   private running = false;
   private closed = false;
   private wake?: () => void;
+  private readonly clock: Clock;
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly log: Logger,
-    private readonly opts: { maxBacklog?: number; retryMs?: number } = {},
-  ) {}
+    private readonly opts: { maxBacklog?: number; retryMs?: number; clock?: Clock } = {},
+  ) {
+    this.clock = opts.clock ?? realClock;
+  }
 
   get backlog(): number {
     return this.queue.length;
@@ -38,8 +42,8 @@ export class EventOutbox {
 
   /** Waits until the backlog is empty or `timeoutMs` passed, then drops the rest. */
   async close(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.queue.length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const deadline = this.clock.now() + timeoutMs;
+    while (this.queue.length > 0 && this.clock.now() < deadline) await sleep(20, undefined, this.clock);
     this.closed = true;
     this.wake?.();
     for (const item of this.queue.splice(0)) item.done(false);

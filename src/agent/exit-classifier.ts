@@ -1,5 +1,3 @@
-import { backoffDelayMs, type JobMessage } from '../queue/job-message.js';
-
 /** How an attempt's process ended. */
 export interface ProcessOutcome {
   exitCode: number | null;
@@ -22,19 +20,4 @@ export function classifyExit(o: ProcessOutcome, permanentExitCodes: ReadonlySet<
   if (o.exitCode !== null && permanentExitCodes.has(o.exitCode)) return { kind: 'permanent', reason: `exit code ${o.exitCode} is permanent` };
   if (o.exitCode !== null) return { kind: 'retryable', reason: `exit code ${o.exitCode}` };
   return { kind: 'retryable', reason: `killed by signal ${o.signal ?? 'unknown'}` };
-}
-
-export interface RetryDecision {
-  willRetry: boolean;
-  nextDelayMs?: number;
-}
-
-/**
- * After `failures` failed attempts (this one included): retry while failures <= retries
- * and JetStream's max_deliver backstop (if any) leaves another delivery.
- */
-export function decideRetry(job: Pick<JobMessage, 'retries' | 'backoff'>, failures: number, deliveryCount: number, maxDeliver: number): RetryDecision {
-  const deliveriesLeft = maxDeliver <= 0 || deliveryCount < maxDeliver;
-  if (failures > job.retries || !deliveriesLeft) return { willRetry: false };
-  return { willRetry: true, nextDelayMs: backoffDelayMs(job.backoff, failures) };
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { realClock, type Clock } from '../lib/clock.js';
 import type { JobMessage } from '../queue/job-message.js';
 import type { ProcessOutcome } from './exit-classifier.js';
 import { pipeWithPrefix, type OutputSink } from './output-prefixer.js';
@@ -23,6 +24,8 @@ export interface AttemptSpec {
   /** SIGTERM → SIGKILL gap when the attempt times out. */
   killGraceMs: number;
   onProgress: (p: { percent: number; message: string }) => void;
+  /** Time source for durations and the deadline (default: the real clock). */
+  clock?: Clock;
 }
 
 export type KillReason = 'cancel' | 'requeue' | 'superseded' | 'timeout' | 'shutdown';
@@ -46,8 +49,10 @@ export class JobRunner {
   private killTimer?: NodeJS.Timeout;
   private exited = false;
   readonly dir: string;
+  private readonly clock: Clock;
 
   constructor(private readonly spec: AttemptSpec) {
+    this.clock = spec.clock ?? realClock;
     this.dir = join(spec.workRoot, `${spec.job.uid}-${spec.streamSeq}-${spec.deliveryCount}`);
   }
 
@@ -57,7 +62,7 @@ export class JobRunner {
 
   async run(): Promise<AttemptResult> {
     const { job, spec } = { job: this.spec.job, spec: this.spec };
-    const started = Date.now();
+    const started = this.clock.now();
     const workDir = join(this.dir, 'work');
     const jobFile = join(this.dir, 'job.json');
     const progressFile = join(this.dir, 'progress.json');
@@ -93,7 +98,7 @@ export class JobRunner {
       VISIONQ_WORK_DIR: workDir,
     };
     // Cancelled before the process even started.
-    if (this.killedBy) return { exitCode: null, signal: null, timedOut: false, killedBy: this.killedBy, durationMs: Date.now() - started };
+    if (this.killedBy) return { exitCode: null, signal: null, timedOut: false, killedBy: this.killedBy, durationMs: this.clock.now() - started };
     const [cmd, ...cmdArgs] = spec.command;
     if (!cmd) throw new Error('no command to run');
     const prefix = `[${job.name}] `;
@@ -115,7 +120,7 @@ export class JobRunner {
       ]);
       let timeout: NodeJS.Timeout | undefined;
       if (spec.deadline) {
-        timeout = setTimeout(() => this.kill('timeout', spec.killGraceMs), Math.max(0, spec.deadline.getTime() - Date.now()));
+        timeout = setTimeout(() => this.kill('timeout', spec.killGraceMs), Math.max(0, spec.deadline.getTime() - this.clock.now()));
       }
       child.once('error', (err) => {
         clearTimeout(timeout);
@@ -140,7 +145,7 @@ export class JobRunner {
       timedOut: outcome.timedOut,
       spawnError: outcome.spawnError,
       killedBy: this.killedBy,
-      durationMs: Date.now() - started,
+      durationMs: this.clock.now() - started,
     };
     if (outcome.exitCode === 0 && !this.killedBy) Object.assign(res, await readResult(resultFile));
     await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);

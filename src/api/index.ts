@@ -6,5 +6,4 @@ export * from './worker-pool.js';
 export * from './conditions.js';
 export * from './job-settings.js';
 export * from './validate.js';
-export * from './crd-validate.js';
 export * from './crd-gen.js';

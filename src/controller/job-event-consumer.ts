@@ -16,7 +16,7 @@ import { Backoff } from '../kube/backoff.js';
 import { sleep } from '../kube/clock.js';
 import { safeDecodeJobEvent, type JobEvent } from '../queue/job-events.js';
 import { EVENTS_STREAM, eventsWildcard } from '../queue/subjects.js';
-import { isNotFound } from '../queue/topology.js';
+import { isConsumerNotFound } from '../queue/errors.js';
 import { applyJobEvent, type ReduceResult } from './job-event-reducer.js';
 import { JobEventThrottle } from './job-event-throttle.js';
 import { requestAgentCancel } from './visionjob-cancel.js';
@@ -39,7 +39,7 @@ export async function ensureEventsConsumer(jsm: JetStreamManager, durable: strin
     await jsm.consumers.info(EVENTS_STREAM, durable);
     return;
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (!isConsumerNotFound(err)) throw err;
   }
   await jsm.consumers.add(EVENTS_STREAM, {
     durable_name: durable,

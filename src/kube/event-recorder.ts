@@ -1,6 +1,6 @@
 import type { CoreV1Api, CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import { classifyApiError, describeApiError } from './api-errors.js';
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../lib/clock.js';
 import { mergePatch } from './kube-patch.js';
 import { silentLogger, type Logger } from './logger.js';
 

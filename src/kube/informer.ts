@@ -1,7 +1,7 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { classifyApiError, describeApiError, KubeHttpError, ResourceExpiredError, retryAfterMsOf } from './api-errors.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
-import { sleep } from './clock.js';
+import { Backoff, type BackoffOptions } from '../lib/backoff.js';
+import { sleep } from '../lib/clock.js';
 import { getJson, watchStream, type RawWatchEvent } from './kube-request.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ObjectStore, objectKey, type IndexFunc } from './object-store.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { classifyApiError, describeApiError } from './api-errors.js';
-import { realClock, sleep, type Clock } from './clock.js';
+import { realClock, sleep, type Clock } from '../lib/clock.js';
 import { silentLogger, type Logger } from './logger.js';
 
 export interface LeaderElectionOptions {

@@ -1,4 +1,4 @@
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../lib/clock.js';
 
 /** Decides how long a key waits before it is retried. */
 export interface RateLimiter<K = string> {

@@ -1,4 +1,4 @@
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock } from '../lib/clock.js';
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
 
 export interface WorkQueueOptions<K> {

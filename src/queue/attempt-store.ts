@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
+import { isWrongLastSequence } from './errors.js';
 
 /**
  * Why a KV bucket: JetStream's delivery count mixes failures with disruptions (drain,
@@ -108,13 +109,8 @@ export class AttemptStore {
         return { ok: d.ok, record: d.record } as ClaimResult;
       } catch (err) {
         // Lost the compare-and-set race: re-read and decide again.
-        if (i >= 20 || !isWrongRevision(err)) throw err;
+        if (i >= 20 || !isWrongLastSequence(err)) throw err;
       }
     }
   }
-}
-
-function isWrongRevision(err: unknown): boolean {
-  const e = err as { code?: number; message?: string };
-  return e?.code === 10071 || e?.code === 10164 || /wrong last sequence|key exists/i.test(e?.message ?? '');
 }

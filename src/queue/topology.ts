@@ -11,6 +11,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
+import { isConsumerNotFound, isMessageNotFound, isStreamNotFound } from './errors.js';
 import { ATTEMPTS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, JOBS_STREAM, JOBS_SUBJECT_PREFIX, consumerName, jobSubject } from './subjects.js';
 
 export interface StreamsOptions {
@@ -56,7 +57,7 @@ export async function ensureStreams(jsm: JetStreamManager, opts: StreamsOptions 
   try {
     kvInfo = await jsm.streams.info(`KV_${ATTEMPTS_BUCKET}`);
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (!isStreamNotFound(err)) throw err;
   }
   if (!kvInfo) {
     await new Kvm(jsm.jetstream()).create(ATTEMPTS_BUCKET, { history: 1, ttl: opts.attemptsMaxAgeMs ?? 30 * DAY, storage: StorageType.File });
@@ -71,7 +72,7 @@ async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & 
   try {
     current = await jsm.streams.info(cfg.name);
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (!isStreamNotFound(err)) throw err;
   }
   if (!current) return jsm.streams.add(cfg);
   const { name, retention: _r, storage: _s, ...mutable } = cfg;
@@ -105,7 +106,7 @@ export async function ensurePoolConsumer(jsm: JetStreamManager, opts: PoolConsum
   try {
     current = await jsm.consumers.info(JOBS_STREAM, durable);
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (!isConsumerNotFound(err)) throw err;
   }
   if (!current) {
     return jsm.consumers.add(JOBS_STREAM, {
@@ -128,7 +129,7 @@ export async function deletePoolConsumer(jsm: JetStreamManager, namespace: strin
   try {
     return await jsm.consumers.delete(JOBS_STREAM, consumerName(namespace, pool));
   } catch (err) {
-    if (isNotFound(err)) return false;
+    if (isConsumerNotFound(err) || isStreamNotFound(err)) return false;
     throw err;
   }
 }
@@ -138,12 +139,7 @@ export async function deleteQueuedJob(jsm: JetStreamManager, seq: number): Promi
   try {
     return await jsm.streams.deleteMessage(JOBS_STREAM, seq, false);
   } catch (err) {
-    if (isNotFound(err) || /no message found|not found/i.test(String((err as Error).message))) return false;
+    if (isMessageNotFound(err) || isStreamNotFound(err)) return false;
     throw err;
   }
-}
-
-export function isNotFound(err: unknown): boolean {
-  const e = err as { code?: number; message?: string; name?: string };
-  return e?.code === 10014 || e?.code === 10059 || e?.code === 10037 || e?.name === 'ConsumerNotFoundError' || e?.name === 'StreamNotFoundError' || /not found/i.test(e?.message ?? '');
 }

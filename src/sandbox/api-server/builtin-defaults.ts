@@ -1,6 +1,6 @@
 import type { StatusCause } from './errors.js';
 import type { ResourceInfo } from './resource-registry.js';
-import type { KubeObject } from './store.js';
+import type { KubeObject } from './storage/store.js';
 
 /** The defaults and status resets the real server's create strategies apply to built-in kinds. */
 export function prepareBuiltinCreate(info: ResourceInfo, obj: KubeObject): void {

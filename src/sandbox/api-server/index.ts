@@ -4,18 +4,18 @@ import type { Logger } from 'pino';
 import { ApiError, pathNotFound } from './errors.js';
 import { ResourceRegistry, storageKey } from './resource-registry.js';
 import { builtinResources } from './builtin-resources.js';
-import { ObjectStore, StoreConflictError } from './store.js';
+import { ObjectStore, StoreConflictError } from './storage/store.js';
 import { ResourceService } from './resource-service.js';
-import { wireCrdServing } from './crd-serving.js';
-import { GarbageCollector } from './garbage-collector.js';
-import { NamespaceController } from './namespace-controller.js';
-import { WatchHub } from './watch.js';
+import { wireCrdServing } from './crd/crd-serving.js';
+import { GarbageCollector } from './controllers/garbage-collector.js';
+import { NamespaceController } from './controllers/namespace-controller.js';
+import { WatchHub } from './http/watch.js';
 import { FaultState, type FaultSwitches } from './faults.js';
-import { handleResource, sendJson, verbOf, type RestContext } from './rest-handlers.js';
-import { parseResourcePath } from './request-path.js';
-import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
-import { groupVersionDoc, openApiIndex } from './openapi.js';
-import { loadCrValidator } from './cr-validator-loader.js';
+import { handleResource, sendJson, verbOf, type RestContext } from './http/rest-handlers.js';
+import { parseResourcePath } from './http/request-path.js';
+import { coreVersions, group, groupList, resourceList, versionInfo } from './http/discovery.js';
+import { groupVersionDoc, openApiIndex } from './http/openapi.js';
+import { loadCrValidator } from './crd/cr-validator-loader.js';
 
 export type { FaultSwitches, FailNextOptions, ExpireWatchesOptions } from './faults.js';
 

@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, notFound, unsupportedMediaType } from './errors.js';
 import type { StatusCause } from './errors.js';
 import { apiVersionOf, storageKey, type ResourceInfo, type ResourceRegistry } from './resource-registry.js';
-import type { KubeObject, ObjectStore } from './store.js';
-import { isObject, jsonEqual, newUid, nowTimestamp, randomSuffix, specPart, validName } from './object-meta.js';
-import { applyPatch, jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
-import type { CustomResourceValidator, FieldValidation } from './cr-validation.js';
+import type { KubeObject, ObjectStore } from './storage/store.js';
+import { isObject, jsonEqual, newUid, nowTimestamp, randomSuffix, specPart, validName } from './storage/object-meta.js';
+import { applyPatch, jsonPatch, mergePatch, strategicMergePatch } from './storage/patch.js';
+import type { CustomResourceValidator, FieldValidation } from './crd/cr-validation.js';
 import { prepareBuiltinCreate, validateBuiltin } from './builtin-defaults.js';
-import { prepareCrd } from './crd-status.js';
+import { prepareCrd } from './crd/crd-status.js';
 import * as yaml from 'js-yaml';
 
 export interface WriteOptions {

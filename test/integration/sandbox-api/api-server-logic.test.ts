@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { jsonPatch, mergePatch, strategicMergePatch } from '../../../src/sandbox/api-server/patch.js';
-import { parseFieldSelector, parseLabelSelector } from '../../../src/sandbox/api-server/selectors.js';
-import { evalJsonPath } from '../../../src/sandbox/api-server/jsonpath.js';
-import { ObjectStore } from '../../../src/sandbox/api-server/store.js';
-import { humanAge } from '../../../src/sandbox/api-server/table.js';
+import { jsonPatch, mergePatch, strategicMergePatch } from '../../../src/sandbox/api-server/storage/patch.js';
+import { parseFieldSelector, parseLabelSelector } from '../../../src/sandbox/api-server/storage/selectors.js';
+import { evalJsonPath } from '../../../src/sandbox/api-server/http/jsonpath.js';
+import { ObjectStore } from '../../../src/sandbox/api-server/storage/store.js';
+import { humanAge } from '../../../src/sandbox/api-server/http/table.js';
 
 // Pure logic of the sandbox API server, without HTTP.
 describe('sandbox api server logic', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { crdFileName, crdSchema, generateCrds, renderCrdYaml } from '../../../src/api/crd-gen.js';
-import { compileSchemaRules, type JSONSchemaProps } from '../../../src/api/crd-validate.js';
+import { compileSchemaRules, type JSONSchemaProps } from '../../../src/sandbox/api-server/crd/crd-validate.js';
 
 const crdDir = join(import.meta.dirname, '..', '..', '..', 'crds');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatFieldErrors } from '../../../src/api/crd-validate.js';
+import { formatFieldErrors } from '../../../src/sandbox/api-server/crd/crd-validate.js';
 import { validateVisionJob } from '../../../src/api/validate.js';
 import { crdErrors, zodErrors } from './manifest-helpers.js';
 

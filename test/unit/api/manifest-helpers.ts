@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { crdSchema, generateCrds } from '../../../src/api/crd-gen.js';
-import { applyDefaults, findUnknownFields, validateCustomResource, type FieldError } from '../../../src/api/crd-validate.js';
+import { applyDefaults, findUnknownFields, validateCustomResource, type FieldError } from '../../../src/sandbox/api-server/crd/crd-validate.js';
 import { validateVisionJob, validateWorkerPool } from '../../../src/api/validate.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..', '..');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../../../src/kube/backoff.js';
+import { Backoff } from '../../../src/lib/backoff.js';
 import {
   BucketRateLimiter,
   defaultControllerRateLimiter,
