@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { serveLog } from '../api-server/pod-logs.js';
+import { serveLog } from '../api-server/http/pod-logs.js';
 
 export interface KubeletServerTls {
   cert: string;
