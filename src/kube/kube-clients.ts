@@ -65,7 +65,7 @@ export function withPooledConnections(kc: KubeConfig): KubeConfig {
  * Plain-http servers (the local sandbox) carry no certificate to verify; marking them
  * skipTLSVerify keeps client-node from trying to build a TLS agent from missing CA data.
  */
-function withPlainHttpAllowed(kc: KubeConfig): KubeConfig {
+export function withPlainHttpAllowed(kc: KubeConfig): KubeConfig {
   if (!kc.clusters.some((c) => c.server.startsWith('http://') && !c.skipTLSVerify)) return kc;
   const clusters: Cluster[] = kc.clusters.map((c) =>
     c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c,
