@@ -139,3 +139,14 @@ export async function expectApiError(fn: () => Promise<unknown>): Promise<{ code
   }
   throw new Error('expected the API call to fail');
 }
+
+/** Runs a read-modify-write until it does not meet a 409 (a real cluster's controllers write too). */
+export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (statusOf(err) !== 409 || i >= attempts) throw err;
+    }
+  }
+}

@@ -23,7 +23,7 @@ export function widgetCrd(suffix: string, scope: 'Namespaced' | 'Cluster' = 'Nam
     spec: {
       group,
       scope,
-      names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List`, shortNames: [`wd${suffix}`] },
+      names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List`, shortNames: [`${scope === 'Namespaced' ? 'wd' : 'cwd'}${suffix}`] },
       versions: [
         {
           name: 'v1',
@@ -89,6 +89,7 @@ export async function installWidgetCrd(env: ConformanceEnv, crd: WidgetCrd): Pro
       const res = await env.raw.request({ path: `/apis/${crd.group}/${crd.version}` });
       return res.status === 200;
     },
+    // Names conflicts (a short name another CRD has) leave it NamesAccepted=False for ever.
     { timeoutMs: 30_000, message: `CRD ${crd.name} established` },
   );
 }

@@ -61,6 +61,31 @@ function qosClass(spec: any): string {
   return any ? 'Burstable' : 'BestEffort';
 }
 
+/**
+ * A pod's spec is immutable but for images, activeDeadlineSeconds, added tolerations and
+ * terminationGracePeriodSeconds (the real apiserver's ValidatePodUpdate); nodeName is set
+ * only through the binding subresource. The real tier found the sandbox accepting more.
+ */
+/** JSON with object keys sorted: clients re-serialise objects in their own key order. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+}
+
+function podSpecChangeForbidden(oldSpec: any, newSpec: any): boolean {
+  const strip = (spec: any): unknown => {
+    const s = structuredClone(spec ?? {});
+    for (const key of ['containers', 'initContainers', 'ephemeralContainers']) {
+      if (Array.isArray(s[key])) s[key] = s[key].map((c: any) => ({ ...c, image: undefined }));
+    }
+    delete s.activeDeadlineSeconds;
+    delete s.terminationGracePeriodSeconds;
+    delete s.tolerations;
+    return s;
+  };
+  const tolerationsRemoved = (oldSpec?.tolerations ?? []).some((t: unknown) => !(newSpec?.tolerations ?? []).some((n: unknown) => canonical(n) === canonical(t)));
+  return tolerationsRemoved || canonical(strip(oldSpec)) !== canonical(strip(newSpec));
+}
+
 /** The few validations of built-in kinds that controllers and the kubelet rely on. */
 export function validateBuiltin(info: ResourceInfo, obj: KubeObject, old: KubeObject | undefined): StatusCause[] {
   const causes: StatusCause[] = [];
@@ -74,7 +99,7 @@ export function validateBuiltin(info: ResourceInfo, obj: KubeObject, old: KubeOb
         if (!c?.name) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `spec.containers[${i}].name` });
       });
     }
-    if (old && (old.spec?.nodeName ?? '') !== (obj.spec?.nodeName ?? '')) {
+    if (old && podSpecChangeForbidden(old.spec, obj.spec)) {
       causes.push({
         reason: 'FieldValueForbidden',
         message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',

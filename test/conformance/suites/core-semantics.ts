@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupConformance, expectApiError, type ConformanceEnv } from '../conformance-env.js';
+import { setupConformance, expectApiError, retryOnConflict, type ConformanceEnv } from '../conformance-env.js';
 
 /** Object metadata, optimistic concurrency, errors with Status bodies, namespaces, selectors, paging. */
 export function coreSemanticsSuite(): void {
@@ -92,17 +92,24 @@ export function coreSemanticsSuite(): void {
         body: { metadata: { name: 'status-sep', labels: { a: '1' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
       });
       expect(pod.status?.phase).toBe('Pending');
-      const upd = await env.core.replaceNamespacedPod({
-        name: 'status-sep',
-        namespace: env.namespace,
-        body: { ...pod, metadata: { ...pod.metadata, labels: { a: '2' } }, status: { phase: 'Running' } },
+      // A real scheduler writes the pod's PodScheduled condition meanwhile: re-read on 409.
+      const upd = await retryOnConflict(async () => {
+        const cur = await env.core.readNamespacedPod({ name: 'status-sep', namespace: env.namespace });
+        return env.core.replaceNamespacedPod({
+          name: 'status-sep',
+          namespace: env.namespace,
+          body: { ...cur, metadata: { ...cur.metadata, labels: { a: '2' } }, status: { phase: 'Running' } },
+        });
       });
       expect(upd.metadata?.labels).toEqual({ a: '2' });
       expect(upd.status?.phase).toBe('Pending');
-      const st = await env.core.replaceNamespacedPodStatus({
-        name: 'status-sep',
-        namespace: env.namespace,
-        body: { ...upd, metadata: { ...upd.metadata, labels: { a: '3' } }, status: { ...upd.status, phase: 'Running' } },
+      const st = await retryOnConflict(async () => {
+        const cur = await env.core.readNamespacedPod({ name: 'status-sep', namespace: env.namespace });
+        return env.core.replaceNamespacedPodStatus({
+          name: 'status-sep',
+          namespace: env.namespace,
+          body: { ...cur, metadata: { ...cur.metadata, labels: { a: '3' } }, status: { ...cur.status, phase: 'Running' } },
+        });
       });
       expect(st.status?.phase).toBe('Running');
       expect(st.metadata?.labels).toEqual({ a: '2' });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupConformance, type ConformanceEnv } from '../conformance-env.js';
 import { installWidgetCrd, removeWidgetCrd, widgetCrd, type WidgetCrd } from '../widget-crd.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
 
@@ -58,7 +59,11 @@ export function discoverySuite(): void {
     });
 
     it('OpenAPI v3 indexes every group-version and serves the CRD schema with its GVK', async () => {
-      const index = (await env.raw.request({ path: '/openapi/v3' })).json();
+      // A real apiserver publishes a new CRD's OpenAPI asynchronously, seconds after Established.
+      const index = await waitFor(async () => {
+        const idx = (await env.raw.request({ path: '/openapi/v3' })).json();
+        return idx.paths?.[`apis/${crd.group}/v1`] ? idx : undefined;
+      }, { timeoutMs: 30_000, message: `OpenAPI v3 index lists apis/${crd.group}/v1` });
       expect(Object.keys(index.paths)).toEqual(expect.arrayContaining(['api/v1', 'apis/apiextensions.k8s.io/v1', `apis/${crd.group}/v1`]));
       const doc = (await env.raw.request({ path: index.paths[`apis/${crd.group}/v1`].serverRelativeURL })).json();
       const schemas = Object.values(doc.components.schemas) as any[];

@@ -49,7 +49,7 @@ export function patchSuite(): void {
       expect([422, 500]).toContain(err.code);
     });
 
-    it('strategic merge patch merges containers and env by name', async () => {
+    it('strategic merge patch merges containers by name; a pod\'s spec is otherwise immutable', async () => {
       await env.core.createNamespacedPod({
         namespace: env.namespace,
         body: {
@@ -63,15 +63,24 @@ export function patchSuite(): void {
         },
       });
       const out = await env.core.patchNamespacedPod(
-        { name: 'smp', namespace: env.namespace, body: { spec: { containers: [{ name: 'a', image: 'img:2', env: [{ name: 'Y', value: '3' }] }] } } },
+        { name: 'smp', namespace: env.namespace, body: { spec: { containers: [{ name: 'a', image: 'img:2' }] } } },
         as(PatchStrategy.StrategicMergePatch),
       );
       const containers = out.spec!.containers;
       expect(containers.map((c) => `${c.name}:${c.image}`)).toEqual(['a:img:2', 'b:img:1']);
       expect(containers[0]!.env).toEqual([
         { name: 'X', value: '1' },
-        { name: 'Y', value: '3' },
+        { name: 'Y', value: '2' },
       ]);
+      // Changing anything but images (here: an env value, merged by name) is refused.
+      const err = await expectApiError(() =>
+        env.core.patchNamespacedPod(
+          { name: 'smp', namespace: env.namespace, body: { spec: { containers: [{ name: 'a', env: [{ name: 'Y', value: '3' }] }] } } },
+          as(PatchStrategy.StrategicMergePatch),
+        ),
+      );
+      expect(err.code).toBe(422);
+      expect(err.body.details.causes).toEqual(expect.arrayContaining([expect.objectContaining({ reason: 'FieldValueForbidden', field: 'spec' })]));
     });
 
     it('strategic merge patch on a custom resource is 415', async () => {
