@@ -110,6 +110,10 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
       res.end(body);
       return;
     }
+    if (req.method === 'GET' && path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (req.method === 'GET' && path === '/healthz') return json(200, { ok: true, synced: state.jobs.hasSynced() });
     if (req.method === 'GET' && path === '/api/snapshot') return json(200, snapshot());
     if (req.method === 'GET' && path === '/api/events') {

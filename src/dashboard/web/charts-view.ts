@@ -11,13 +11,14 @@ function useUPlot(opts: (width: number) => uPlot.Options, data: uPlot.AlignedDat
   const el = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   useEffect(() => {
-    const width = el.current!.clientWidth || 400;
-    plot.current = new uPlot(opts(width), data, el.current!);
-    const ro = new ResizeObserver(() => plot.current?.setSize({ width: el.current!.clientWidth, height: 160 }));
-    ro.observe(el.current!);
+    const node = el.current!;
+    plot.current = new uPlot(opts(node.clientWidth || 400), data, node);
+    const ro = new ResizeObserver(() => plot.current?.setSize({ width: node.clientWidth, height: 160 }));
+    ro.observe(node);
     return () => {
       ro.disconnect();
       plot.current?.destroy();
+      plot.current = null;
     };
   }, []);
   useEffect(() => plot.current?.setData(data), [data]);
