@@ -12,23 +12,22 @@ Without --namespace it watches the kubeconfig context's namespace (default "defa
 --all-namespaces watches every namespace.
 `;
 
+/** The command's flags (the chart test parses the Deployment's args with them). */
+export const DASHBOARD_OPTIONS = {
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  'all-namespaces': { type: 'boolean', short: 'A', default: false },
+  port: { type: 'string', default: '8090' },
+  address: { type: 'string', default: '127.0.0.1' },
+  'allow-cancel': { type: 'boolean', default: false },
+  'log-level': { type: 'string', default: 'info' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function dashboardCommand(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        kubeconfig: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        'all-namespaces': { type: 'boolean', short: 'A', default: false },
-        port: { type: 'string', default: '8090' },
-        address: { type: 'string', default: '127.0.0.1' },
-        'allow-cancel': { type: 'boolean', default: false },
-        'log-level': { type: 'string', default: 'info' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }));
+    ({ values } = parseArgs({ args: argv, options: DASHBOARD_OPTIONS, strict: true }));
   } catch (err) {
     process.stderr.write(`visionq dashboard: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
