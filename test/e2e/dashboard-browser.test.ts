@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboardServer, type DashboardServer } from '../../src/dashboard/dashboard-server.js';
-import { launchChromium, type Browser } from '../helpers/chromium.js';
+import { launchChromium, type Browser, type PageGlobals } from '../helpers/chromium.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { condition, createPool, job, jobManifest, NS, poolManifest, startHarness, waitPhase, type Harness } from './controller-harness.js';
 
@@ -62,18 +62,19 @@ describe('dashboard in Chromium', () => {
 
     // Every percent the bar showed until the job succeeded, recorded in the page on each DOM change.
     await page.evaluate((sel) => {
+      const g = globalThis as unknown as PageGlobals;
       const seen: number[] = [];
-      (window as unknown as { seen: number[] }).seen = seen;
+      g.seen = seen;
       const record = () => {
-        const bar = document.querySelector(`${sel} .bar`);
+        const bar = g.document.querySelector(`${sel} .bar`);
         const p = bar ? Number(bar.getAttribute('data-percent')) : NaN;
         if (!Number.isNaN(p) && seen[seen.length - 1] !== p) seen.push(p);
       };
       record();
-      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true });
+      new g.MutationObserver(record).observe(g.document.body, { subtree: true, childList: true, attributes: true });
     }, row('dash-ok'));
     await page.waitForSelector(`${row('dash-ok')}[data-phase="Succeeded"]`, { timeout: 60_000 });
-    const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen);
+    const seen = await page.evaluate(() => (globalThis as unknown as PageGlobals).seen!);
     expect(seen.some((p) => p > 0 && p < 100), `percents seen: ${seen.join(',')}`).toBe(true);
     expect(seen[seen.length - 1]).toBe(100);
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
@@ -88,7 +89,7 @@ describe('dashboard in Chromium', () => {
     expect(await page.locator('[data-testid="result"]').textContent()).toContain(`"uid": "${api.metadata!.uid}"`);
     expect(await page.locator('[data-testid="timeline"]').textContent()).toContain(`pod ${api.status!.currentAttempt!.pod}`);
     // The agent's own log lines of this job, read through pods/log.
-    await page.waitForFunction((uid) => document.querySelector('[data-testid="log"]')?.textContent?.includes(uid), api.metadata!.uid);
+    await page.waitForFunction((uid) => (globalThis as unknown as PageGlobals).document.querySelector('[data-testid="log"]')?.textContent?.includes(uid), api.metadata!.uid!);
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
@@ -103,7 +104,7 @@ describe('dashboard in Chromium', () => {
     await page.fill('[data-testid="search"]', 'dash-bad');
     await page.waitForSelector(`${row('dash-bad')}[data-phase="Failed"]`);
     await page.waitForFunction(
-      ([sel, r]) => document.querySelector(`${sel} [data-testid="reason"]`)?.textContent?.includes(r!),
+      ([sel, r]) => (globalThis as unknown as PageGlobals).document.querySelector(`${sel} [data-testid="reason"]`)?.textContent?.includes(r!),
       [row('dash-bad'), reason] as const,
     );
     // The phase filter hides it when asking for Succeeded jobs only.
@@ -119,10 +120,10 @@ describe('dashboard in Chromium', () => {
     const pool = `[data-pool="${NS}/dash-s"]`;
     await page.waitForSelector(pool);
     expect(await page.locator(`${pool} [data-field="capacity"]`).textContent()).toContain('/2');
-    await page.waitForFunction((sel) => document.querySelector(`${sel} [data-field="replicas"]`)?.textContent?.startsWith('1 '), pool);
+    await page.waitForFunction((sel) => (globalThis as unknown as PageGlobals).document.querySelector(`${sel} [data-field="replicas"]`)?.textContent?.startsWith('1 '), pool);
     for (const n of ['dash-s1', 'dash-s2']) await kubectlApply(jobManifest(n, 'dash-s', { durationSeconds: 10 }));
     // Two running jobs need the second worker: the row follows the pool's status to 2 busy.
-    await page.waitForFunction((sel) => document.querySelector(`${sel} [data-field="busy"]`)?.textContent === '2', pool, { timeout: 60_000 });
+    await page.waitForFunction((sel) => (globalThis as unknown as PageGlobals).document.querySelector(`${sel} [data-field="busy"]`)?.textContent === '2', pool, { timeout: 60_000 });
     expect(await page.locator(`${pool} [data-field="replicas"]`).textContent()).toMatch(/^2 /);
     expect(await page.locator(`${pool} [data-field="running"]`).textContent()).toBe('2');
     expect(pageErrors(page)).toEqual([]);

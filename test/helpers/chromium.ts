@@ -37,3 +37,26 @@ export async function launchChromium(viewport = { width: 1400, height: 1000 }): 
     },
   };
 }
+
+interface PageElement {
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+}
+
+/**
+ * What functions run inside the page (page.evaluate / waitForFunction) touch, typed without the
+ * DOM lib (the project compiles for Node): `const g = globalThis as unknown as PageGlobals`.
+ */
+export interface PageGlobals {
+  document: { querySelector(sel: string): PageElement | null; querySelectorAll(sel: string): { length: number }; body: unknown };
+  MutationObserver: new (cb: () => void) => { observe(target: unknown, opts: Record<string, boolean>): void };
+  __dashboardStats: {
+    firstRowsMs?: number;
+    batches: number;
+    batchApplyMs: number[];
+    batchParseMs: number[];
+    renderMs: number[];
+    rowsUpdated: number;
+  };
+  seen?: number[];
+}

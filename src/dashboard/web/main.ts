@@ -39,6 +39,7 @@ function FilterBar({ filter, set, pools, counts, shown }: { filter: JobFilter; s
 }
 
 function App() {
+  const renderStart = performance.now();
   const version = useStoreVersion();
   const now = useNow();
   const route = useRoute();
@@ -48,7 +49,7 @@ function App() {
   const counts = useMemo(() => countByPhase(all), [all]);
   const pools = useMemo(() => [...store.pools.values()].sort((a, b) => a.key.localeCompare(b.key)), [version]);
   const poolNames = useMemo(() => [...new Set(pools.map((p) => p.name))].sort(), [pools]);
-  useLayoutEffect(() => store.rendered(), [version]);
+  useLayoutEffect(() => store.rendered(renderStart), [version]);
   const m = /^#\/job\/([^/]+)\/([^/]+)$/.exec(route);
   return html`<header>
       <h1>visionq</h1>

@@ -10,9 +10,13 @@ type Listener = () => void;
 export interface DashboardStats {
   /** ms since navigation start when the first rows were on screen. */
   firstRowsMs?: number;
-  /** Change batches applied, and how long each took from arrival to the DOM being updated. */
+  /** Change batches applied, and how long each took from arrival to the DOM being updated (this includes waiting for the next animation frame). */
   batches: number;
   batchApplyMs: number[];
+  /** CPU time of each batch: JSON parse + store update. */
+  batchParseMs: number[];
+  /** CPU time of each re-render of the root view (filter + sort of all rows, windowed list, charts). */
+  renderMs: number[];
   rowsUpdated: number;
 }
 
@@ -36,7 +40,7 @@ export class Store {
   private frame = 0;
   /** Arrival times of batches not yet on screen. */
   private unrendered: number[] = [];
-  readonly stats: DashboardStats = { batches: 0, batchApplyMs: [], rowsUpdated: 0 };
+  readonly stats: DashboardStats = { batches: 0, batchApplyMs: [], batchParseMs: [], renderMs: [], rowsUpdated: 0 };
 
   subscribe(l: Listener): () => void {
     this.listeners.add(l);
@@ -49,6 +53,7 @@ export class Store {
     es.addEventListener('change', (e) => {
       const t0 = performance.now();
       this.applyBatch(JSON.parse((e as MessageEvent<string>).data) as ChangeBatch & { details: string[] });
+      this.stats.batchParseMs.push(performance.now() - t0);
       this.unrendered.push(t0);
     });
     es.onopen = () => {
@@ -87,9 +92,10 @@ export class Store {
     this.changed();
   }
 
-  /** Called by the root view once its DOM reflects `version`. */
-  rendered(): void {
+  /** Called by the root view once its DOM reflects `version`; `renderStart` is when its render began. */
+  rendered(renderStart: number): void {
     const now = performance.now();
+    if (this.loaded) this.stats.renderMs.push(now - renderStart);
     if (this.stats.firstRowsMs === undefined && this.loaded) this.stats.firstRowsMs = now;
     for (const t of this.unrendered) this.stats.batchApplyMs.push(now - t);
     this.unrendered = [];
