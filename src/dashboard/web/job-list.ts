@@ -39,14 +39,16 @@ function duration(r: JobRow, now: number): string {
 
 export function JobList({ rows, now, allowCancel }: { rows: JobRow[]; now: number; allowCancel: boolean }) {
   const [scrollTop, setScrollTop] = useState(0);
-  const { start, end } = visibleRange(rows.length, ROW_HEIGHT, scrollTop, VIEW_HEIGHT);
+  // A short list takes only the room it needs; a long one scrolls inside a fixed window.
+  const height = Math.min(VIEW_HEIGHT, Math.max(1, rows.length) * ROW_HEIGHT);
+  const { start, end } = visibleRange(rows.length, ROW_HEIGHT, scrollTop, height);
   const shown = rows.slice(start, end);
   return html`<div class="jobs">
     <div class="jobs-head">
       <span>job</span><span>tenant</span><span>pool</span><span>phase</span><span>progress</span>
       <span title="attempts / failures / disruptions">att / fail / disr</span><span>age</span><span>duration</span><span>reason / message</span><span></span>
     </div>
-    <div class="viewport" style=${`height:${VIEW_HEIGHT}px`} onScroll=${(e: Event) => setScrollTop((e.currentTarget as HTMLElement).scrollTop)} data-testid="job-viewport">
+    <div class="viewport" style=${`height:${height}px`} onScroll=${(e: Event) => setScrollTop((e.currentTarget as HTMLElement).scrollTop)} data-testid="job-viewport">
       <div style=${`height:${rows.length * ROW_HEIGHT}px;position:relative`}>
         ${shown.map(
           (r, i) => html`<a class="job-row" key=${r.key} href=${`#/job/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}`}
