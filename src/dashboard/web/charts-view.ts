@@ -5,6 +5,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useMemo, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { useThrottled } from './hooks.js';
 import { formatDuration, minuteSeries, overallPercentiles, type JobRow } from '../view-model.js';
 
 function useUPlot(opts: (width: number) => uPlot.Options, data: uPlot.AlignedData) {
@@ -28,10 +29,12 @@ function useUPlot(opts: (width: number) => uPlot.Options, data: uPlot.AlignedDat
 const series = (label: string, stroke: string, dash?: number[]): uPlot.Series => ({ label, stroke, width: 2, dash, spanGaps: true });
 
 export function ChartsView({ rows, version, now }: { rows: JobRow[]; version: number; now: number }) {
-  // The minute of `now` only matters once a minute; versions change with every batch.
+  // The minute of `now` only matters once a minute; versions change with every batch, the
+  // charts follow at most once a second.
   const minute = Math.floor(now / 60_000);
-  const s = useMemo(() => minuteSeries(rows, now, 30), [version, minute]);
-  const pct = useMemo(() => overallPercentiles(rows), [version]);
+  const chartVersion = useThrottled(version, 1000);
+  const s = useMemo(() => minuteSeries(rows, now, 30), [chartVersion, minute]);
+  const pct = useMemo(() => overallPercentiles(rows), [chartVersion]);
   const throughput = useUPlot(
     (width) => ({
       width,
