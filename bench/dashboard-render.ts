@@ -102,6 +102,7 @@ try {
   const page = await browser.newPage();
   await page.goto(server.url);
   await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__dashboardStats?.firstRowsMs !== undefined);
+  const snapshotBytes = (await (await fetch(`${server.url}/api/snapshot`)).text()).length;
   const domRows = await page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('[data-job]').length);
   const shown = await page.locator('[data-testid="shown"]').textContent();
   const ROUNDS = 20;
@@ -125,6 +126,7 @@ try {
     jobs: JOBS,
     pools: POOLS,
     seedMs,
+    snapshotBytes,
     domRowsRendered: domRows,
     shown,
     firstRender: { loads: LOADS, firstRowsMsMedian: r1(percentile(firstRows, 50)), firstRowsMs: firstRows.map(r1), gotoToRowsWallMs: wall },
