@@ -9,6 +9,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   sandbox: async () => (await import('../sandbox/sandbox-command.js')).sandboxCommand,
   controller: async () => (await import('../controller/manager.js')).controllerCommand,
   agent: async () => (await import('../agent/agent-command.js')).agentCommand,
+  dashboard: async () => (await import('../dashboard/dashboard-command.js')).dashboardCommand,
 };
 
 export async function run(argv: string[]): Promise<number> {
@@ -33,6 +34,7 @@ function usage(): string {
     '  sandbox      run API server, nats-server, controller and simulated GPU nodes locally',
     '  controller   run the VisionJob/WorkerPool controller',
     '  agent        run the worker agent around an algorithm command',
+    '  dashboard    serve a live web view of pools and jobs',
     '',
     'Run `visionq <command> --help` for its options.',
     '',

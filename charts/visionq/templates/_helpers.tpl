@@ -90,3 +90,10 @@ name if it contains "nats", else <release>-nats) and port config.nats.port.
 
 {{- define "visionq.natsCredsDir" -}}/etc/visionq/nats-creds{{- end }}
 {{- define "visionq.natsTlsDir" -}}/etc/visionq/nats-tls{{- end }}
+
+{{/* Selector of the dashboard's pods: never matches the controller's (component differs). */}}
+{{- define "visionq.dashboardSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "visionq.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: dashboard
+{{- end }}
