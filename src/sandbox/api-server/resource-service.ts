@@ -194,6 +194,15 @@ export class ResourceService {
       next = structuredClone(existing);
       if (incoming.status === undefined) delete next.status;
       else next.status = incoming.status;
+      // Built-in kinds' status strategies (pods, nodes) reset only the spec: labels and
+      // annotations sent to /status are kept, as the real tier showed. A CRD's /status
+      // ignores everything but status.
+      if (!info.crdName) {
+        for (const f of ['labels', 'annotations'] as const) {
+          if (incoming.metadata?.[f] === undefined) delete next.metadata[f];
+          else next.metadata[f] = structuredClone(incoming.metadata[f]);
+        }
+      }
     } else {
       next = incoming;
       if (info.statusSubresource) {

@@ -86,7 +86,7 @@ export function coreSemanticsSuite(): void {
       for (const n of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) expect(names).toContain(n);
     });
 
-    it('the main endpoint ignores status changes and /status changes only status (pods)', async () => {
+    it('the main endpoint ignores status changes; /status keeps the spec but takes labels (pods)', async () => {
       const pod = await env.core.createNamespacedPod({
         namespace: env.namespace,
         body: { metadata: { name: 'status-sep', labels: { a: '1' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
@@ -112,7 +112,9 @@ export function coreSemanticsSuite(): void {
         });
       });
       expect(st.status?.phase).toBe('Running');
-      expect(st.metadata?.labels).toEqual({ a: '2' });
+      // Unlike a custom resource's, a pod's status strategy resets only the spec.
+      expect(st.metadata?.labels).toEqual({ a: '3' });
+      expect(st.spec?.containers.map((c) => c.image)).toEqual(['busybox']);
     });
 
     it('lists with label selectors (=, !=, in, notin, exists, !exists)', async () => {
