@@ -92,7 +92,7 @@ describe('the chart on the real control plane', () => {
       body: { metadata: { name: 'privileged-probe' }, spec: { containers: [{ name: 'c', image: 'x', securityContext: { privileged: true } }] } },
     }).then(() => undefined, (e: unknown) => e as { code?: number; body?: string });
     expect(err?.code).toBe(403);
-    expect(String(err?.body)).toContain('violates PodSecurity "restricted:latest"');
+    expect((JSON.parse(String(err?.body)) as { message: string }).message).toContain('violates PodSecurity "restricted:latest"');
   });
 
   it('the controller runs a job end to end with only the chart\'s ServiceAccount token', async () => {
