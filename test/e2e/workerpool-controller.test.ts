@@ -14,12 +14,12 @@ import { packageRoot } from '../../src/sandbox/package-root.js';
 import { makeClients } from '../../src/kube/kube-clients.js';
 import { Informer } from '../../src/kube/informer.js';
 import { EventRecorder } from '../../src/kube/event-recorder.js';
-import { createControllerMetrics } from '../../src/controller/metrics.js';
-import type { ControllerContext } from '../../src/controller/context.js';
-import { DEFAULT_CONTROLLER_SETTINGS } from '../../src/controller/context.js';
-import type { VisionJobObject, WorkerPoolObject } from '../../src/controller/context-types.js';
-import { startWorkerPoolController, type WorkerPoolController } from '../../src/controller/workerpool-controller.js';
-import type { DrainResult } from '../../src/controller/worker-drain.js';
+import { createControllerMetrics } from '../../src/controller/manager/metrics.js';
+import type { ControllerContext } from '../../src/controller/manager/context.js';
+import { DEFAULT_CONTROLLER_SETTINGS } from '../../src/controller/manager/context.js';
+import type { VisionJobObject, WorkerPoolObject } from '../../src/controller/manager/context-types.js';
+import { startWorkerPoolController, type WorkerPoolController } from '../../src/controller/workerpool/workerpool-controller.js';
+import type { DrainResult } from '../../src/controller/workerpod/worker-drain.js';
 import { poolManifest } from './workerpool-fixtures.js';
 
 const GROUP = 'visionq.dev';

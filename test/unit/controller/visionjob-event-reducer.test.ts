@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../../src/queue/job-events.js';
-import { applyJobEvent } from '../../../src/controller/job-event-reducer.js';
-import { findCondition, type VisionJobStatus } from '../../../src/controller/visionjob-status.js';
+import { applyJobEvent } from '../../../src/controller/jobevents/job-event-reducer.js';
+import { findCondition, type VisionJobStatus } from '../../../src/controller/visionjob/visionjob-status.js';
 
 const now = new Date('2026-01-01T00:00:10Z');
 const base = {

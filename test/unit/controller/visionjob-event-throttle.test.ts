@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JobEventThrottle } from '../../../src/controller/job-event-throttle.js';
+import { JobEventThrottle } from '../../../src/controller/jobevents/job-event-throttle.js';
 import type { JobEvent } from '../../../src/queue/job-events.js';
 
 const base = { jobUid: 'u', namespace: 'ns', name: 'j', pool: 'p', attempt: 1, deliveryCount: 1, streamSeq: 1, pod: 'w', node: 'n', time: 't' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { PodDeathHandler } from '../../../src/controller/pod-death-handler.js';
+import { PodDeathHandler } from '../../../src/controller/workerpod/pod-death-handler.js';
 
 type Job = {
   metadata: { namespace: string; name: string; uid: string };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
-import { WorkerPoolReconciler, type PoolObject } from '../../../src/controller/workerpool-reconciler.js';
-import { workerTemplateHash } from '../../../src/controller/worker-pod-builder.js';
-import type { DrainResult } from '../../../src/controller/worker-drain.js';
-import type { VisionJobView } from '../../../src/controller/workerpool-view.js';
+import { WorkerPoolReconciler, type PoolObject } from '../../../src/controller/workerpool/workerpool-reconciler.js';
+import { workerTemplateHash } from '../../../src/controller/workerpod/worker-pod-builder.js';
+import type { DrainResult } from '../../../src/controller/workerpod/worker-drain.js';
+import type { VisionJobView } from '../../../src/controller/workerpool/workerpool-view.js';
 
 const settings = { natsUrlForWorkers: 'nats://n:4222', agentCommand: ['agent'] };
 

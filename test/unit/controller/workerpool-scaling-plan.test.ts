@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { desiredReplicas, planScaling, type ScalingInput } from '../../../src/controller/scaling-plan.js';
-import { effectivePoolSpec } from '../../../src/controller/workerpool-view.js';
-import type { WorkerPodState } from '../../../src/controller/worker-pod-state.js';
+import { desiredReplicas, planScaling, type ScalingInput } from '../../../src/controller/workerpool/scaling-plan.js';
+import { effectivePoolSpec } from '../../../src/controller/workerpool/workerpool-view.js';
+import type { WorkerPodState } from '../../../src/controller/workerpod/worker-pod-state.js';
 
 const NOW = 1_000_000;
 const spec = (o: Partial<Parameters<typeof effectivePoolSpec>[0]> = {}) =>

@@ -6,8 +6,8 @@
  * maxReplicas × slotsPerWorker; waiting jobs are admitted strictly in (priority desc, creation
  * time, name) order, so a lower-priority job is never admitted while a higher one waits.
  */
-import type { VisionJobObject } from './context-types.js';
-import { IN_FLIGHT_PHASES, isTerminal, type VisionJobStatus } from './visionjob-status.js';
+import type { VisionJobObject } from '../manager/context-types.js';
+import { IN_FLIGHT_PHASES, isTerminal, type VisionJobStatus } from '../visionjob/visionjob-status.js';
 
 export function jobStatus(job: VisionJobObject): VisionJobStatus {
   return (job.status ?? {}) as VisionJobStatus;

@@ -4,9 +4,9 @@
  * really strings at runtime: never call Date methods on them without parsing).
  */
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
-import type { VisionJobSpecInput } from '../api/vision-job.js';
-import type { WorkerPoolSpecInput, WorkerPoolStatus } from '../api/worker-pool.js';
-import type { VisionJobStatus } from './visionjob-status.js';
+import type { VisionJobSpecInput } from '../../api/vision-job.js';
+import type { WorkerPoolSpecInput, WorkerPoolStatus } from '../../api/worker-pool.js';
+import type { VisionJobStatus } from '../visionjob/visionjob-status.js';
 
 export interface VisionJobObject extends KubernetesObject {
   metadata: V1ObjectMeta;

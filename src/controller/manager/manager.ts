@@ -1,28 +1,27 @@
 /**
  * Composition of the controller: informers (on every replica: a standby keeps its caches warm),
  * NATS, leader election, and for the leader the VisionJob side (visionjob-controller.ts) and the
- * WorkerPool side (workerpool-controller.ts, G2). Also `visionq controller` (controllerCommand).
+ * WorkerPool side (workerpool-controller.ts). The command line is in controller-command.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { API_GROUP, API_VERSION, VISION_JOB_PLURAL, WORKER_POOL_PLURAL } from '../api/constants.js';
-import { EventRecorder } from '../kube/event-recorder.js';
-import { Informer } from '../kube/informer.js';
-import { loadKubeConfig, makeClients } from '../kube/kube-clients.js';
-import { LeaderElector } from '../kube/leader-election.js';
-import type { StreamsOptions } from '../queue/topology.js';
+import { API_GROUP, API_VERSION, VISION_JOB_PLURAL, WORKER_POOL_PLURAL } from '../../api/constants.js';
+import { EventRecorder } from '../../kube/event-recorder.js';
+import { Informer } from '../../kube/informer.js';
+import { loadKubeConfig, makeClients } from '../../kube/kube-clients.js';
+import { LeaderElector } from '../../kube/leader-election.js';
+import type { StreamsOptions } from '../../queue/topology.js';
 import { DEFAULT_CONTROLLER_SETTINGS, type ControllerContext, type ControllerSettings } from './context.js';
 import type { VisionJobObject, WorkerPoolObject } from './context-types.js';
 import { startHttpServer, type RunningHttpServer } from './http-server.js';
-import type { JobEventConsumerOptions } from './job-event-consumer.js';
+import type { JobEventConsumerOptions } from '../jobevents/job-event-consumer.js';
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js';
 import { NatsConnector } from './nats-access.js';
-import { startVisionJobController, type VisionJobController } from './visionjob-controller.js';
-import { JOBS_BY_POOL_INDEX, jobsByPoolIndex } from './visionjob-runtime.js';
-import { startWorkerPoolController, type WorkerPoolController } from './workerpool-controller.js';
+import { startVisionJobController, type VisionJobController } from '../visionjob/visionjob-controller.js';
+import { JOBS_BY_POOL_INDEX, jobsByPoolIndex } from '../visionjob/visionjob-runtime.js';
+import { startWorkerPoolController, type WorkerPoolController } from '../workerpool/workerpool-controller.js';
 
 export interface LeaderElectionSettings {
   namespace: string;
@@ -136,7 +135,7 @@ export async function startController(opts: StartControllerOptions): Promise<Con
       events: opts.events,
       onNatsChange: (fn) => nats.onChange(fn),
     });
-    // The WorkerPool side (G2) registers its handlers and workers here.
+    // The WorkerPool side registers its handlers and workers here.
     const wp = opts.workerPools !== false ? startWorkerPoolController(ctx) : undefined;
     visionJobs = vj;
     workerPools = wp;
@@ -253,130 +252,4 @@ function updatePhaseGauge(ctx: ControllerContext): void {
     const [namespace, pool, phase] = k.split('\u0000') as [string, string, string];
     ctx.metrics.jobsByPhase.set({ namespace, pool, phase }, n);
   }
-}
-
-const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [--nats-creds FILE]
-  [--nats-tls-ca FILE] [--nats-tls-cert FILE] [--nats-tls-key FILE] [--leader-elect]
-  [--leader-election-namespace NS] [--lease-name visionq-controller] [--metrics-port 8080]
-  [--health-port 8081] [--agent-image IMAGE] [--log-level info]
-  [--leader-elect-lease-duration 15] [--leader-elect-renew-deadline 10] [--leader-elect-retry-period 2]
-  [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL]
-env: VISIONQ_NATS_URL, POD_NAME, POD_NAMESPACE, KUBECONFIG
-`;
-
-/** `visionq controller ...`: runs until SIGTERM/SIGINT; returns the exit code. */
-export async function controllerCommand(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        kubeconfig: { type: 'string' },
-        'nats-url': { type: 'string' },
-        'nats-creds': { type: 'string' },
-        'nats-tls-ca': { type: 'string' },
-        'nats-tls-cert': { type: 'string' },
-        'nats-tls-key': { type: 'string' },
-        'leader-elect': { type: 'boolean', default: false },
-        'leader-election-namespace': { type: 'string' },
-        'lease-name': { type: 'string', default: 'visionq-controller' },
-        'leader-elect-lease-duration': { type: 'string' },
-        'leader-elect-renew-deadline': { type: 'string' },
-        'leader-elect-retry-period': { type: 'string' },
-        'metrics-port': { type: 'string', default: '8080' },
-        'health-port': { type: 'string', default: '8081' },
-        'agent-image': { type: 'string' },
-        'agent-command': { type: 'string' },
-        'nats-url-for-workers': { type: 'string' },
-        'log-level': { type: 'string', default: 'info' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`visionq controller: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
-  const natsUrl = str('nats-url') ?? process.env.VISIONQ_NATS_URL ?? 'nats://127.0.0.1:4222';
-  const port = (k: string): number | undefined => {
-    const v = str(k);
-    if (v === undefined || v === '') return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${k} must be a port number, got ${v}`);
-    return n;
-  };
-  const logger = pino({ level: str('log-level') ?? 'info', base: { component: 'visionq-controller' } });
-  let metricsPort: number | undefined;
-  let healthPort: number | undefined;
-  try {
-    metricsPort = port('metrics-port');
-    healthPort = port('health-port');
-  } catch (err) {
-    process.stderr.write(`visionq controller: ${(err as Error).message}\n`);
-    return 2;
-  }
-  const leaseNamespace = str('leader-election-namespace') ?? process.env.POD_NAMESPACE ?? 'default';
-  const seconds = (k: string): number | undefined => {
-    const v = str(k);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} must be a positive number of seconds, got ${v}`);
-    return n * 1000;
-  };
-  let leaseTimes: Pick<LeaderElectionSettings, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
-  try {
-    leaseTimes = {
-      leaseDurationMs: seconds('leader-elect-lease-duration'),
-      renewDeadlineMs: seconds('leader-elect-renew-deadline'),
-      retryPeriodMs: seconds('leader-elect-retry-period'),
-    };
-  } catch (err) {
-    process.stderr.write(`visionq controller: ${(err as Error).message}\n`);
-    return 2;
-  }
-  const agentImage = str('agent-image');
-  const agentInstallPath = DEFAULT_CONTROLLER_SETTINGS.agentInstallPath;
-  const settings: Partial<ControllerSettings> = {
-    natsUrlForWorkers: str('nats-url-for-workers') ?? natsUrl,
-    ...(agentImage ? { agentImage } : {}),
-    agentCommand: str('agent-command')?.split(' ').filter(Boolean) ?? [`${agentInstallPath}/visionq`, 'agent'],
-    ...(process.env.VISIONQ_WORKER_NATS_CREDS_SECRET ? { workerNatsCredsSecret: process.env.VISIONQ_WORKER_NATS_CREDS_SECRET } : {}),
-  };
-  let handle: ControllerHandle;
-  try {
-    handle = await startController({
-      kubeconfig: str('kubeconfig'),
-      natsUrl: natsUrl.split(',').map((s) => s.trim()).filter(Boolean),
-      natsCredsFile: str('nats-creds'),
-      natsTls: { caFile: str('nats-tls-ca'), certFile: str('nats-tls-cert'), keyFile: str('nats-tls-key') },
-      logger,
-      settings,
-      leaderElection: values['leader-elect'] ? { namespace: leaseNamespace, leaseName: str('lease-name'), ...leaseTimes } : undefined,
-      metricsPort,
-      healthPort,
-      defaultMetrics: true,
-    });
-  } catch (err) {
-    logger.error({ err }, 'controller failed to start');
-    return 1;
-  }
-  logger.info({ identity: handle.identity, metrics: handle.metricsUrl, health: handle.healthUrl }, 'controller started');
-  await new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  logger.info('shutting down');
-  await handle.stop();
-  return 0;
 }

@@ -1,19 +1,19 @@
 import type { CoreV1Api, CustomObjectsApi, KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { API_GROUP, API_VERSION, WORKER_POOL_KIND, WORKER_POOL_PLURAL } from '../api/constants.js';
-import { classifyApiError, describeApiError, statusCodeOf } from '../kube/api-errors.js';
-import type { ReconcileResult } from '../kube/controller-loop.js';
-import { mergePatchCustomObjectStatus } from '../kube/kube-patch.js';
-import type { DrainFn } from './worker-drain.js';
-import { buildWorkerPod, workerPodName, workerTemplateHash, WorkerTemplateError, type WorkerPodSettings } from './worker-pod-builder.js';
-import { POOL_LABEL, WORKER_LABEL } from './worker-pod-labels.js';
-import { busyPodsOf, classifyWorkerPod, terminatingStaleAtMs, type WorkerPodState } from './worker-pod-state.js';
+import { API_GROUP, API_VERSION, WORKER_POOL_KIND, WORKER_POOL_PLURAL } from '../../api/constants.js';
+import { classifyApiError, describeApiError, statusCodeOf } from '../../kube/api-errors.js';
+import type { ReconcileResult } from '../../kube/controller-loop.js';
+import { mergePatchCustomObjectStatus } from '../../kube/kube-patch.js';
+import type { DrainFn } from '../workerpod/worker-drain.js';
+import { buildWorkerPod, workerPodName, workerTemplateHash, WorkerTemplateError, type WorkerPodSettings } from '../workerpod/worker-pod-builder.js';
+import { POOL_LABEL, WORKER_LABEL } from '../workerpod/worker-pod-labels.js';
+import { busyPodsOf, classifyWorkerPod, terminatingStaleAtMs, type WorkerPodState } from '../workerpod/worker-pod-state.js';
 import { WorkerIdleTracker } from './worker-idle-tracker.js';
 import { PodExpectations } from './workerpool-expectations.js';
 import { computePoolStatus, statusChanged, type PoolCondition } from './workerpool-status.js';
 import { planScaling, type PoolLoadCounts, type ScalingPlan } from './scaling-plan.js';
 import { effectivePoolSpec, type VisionJobView, type WorkerPoolView } from './workerpool-view.js';
-import type { PodDeathTracker } from './pod-death-handler.js';
+import type { PodDeathTracker } from '../workerpod/pod-death-handler.js';
 import { forgetPoolMetrics, recordWorkerStates, type WorkerPoolMetrics } from './workerpool-metrics.js';
 
 export interface PoolObject extends WorkerPoolView {

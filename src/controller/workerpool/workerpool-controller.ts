@@ -1,16 +1,16 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { runController } from '../kube/controller-loop.js';
-import { WorkQueue } from '../kube/work-queue.js';
-import type { ControllerContext } from './context.js';
-import type { VisionJobObject, WorkerPoolObject } from './context-types.js';
-import { poolLoad } from './pool-load.js';
-import { PodDeathHandler, isDeadPod } from './pod-death-handler.js';
-import { natsDrainer, type DrainFn } from './worker-drain.js';
-import { POOL_LABEL } from './worker-pod-labels.js';
+import { runController } from '../../kube/controller-loop.js';
+import { WorkQueue } from '../../kube/work-queue.js';
+import type { ControllerContext } from '../manager/context.js';
+import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
+import { poolLoad } from '../admission/pool-load.js';
+import { PodDeathHandler, isDeadPod } from '../workerpod/pod-death-handler.js';
+import { natsDrainer, type DrainFn } from '../workerpod/worker-drain.js';
+import { POOL_LABEL } from '../workerpod/worker-pod-labels.js';
 import { WorkerPoolReconciler, type PoolObject } from './workerpool-reconciler.js';
 import type { VisionJobView } from './workerpool-view.js';
 import { workerPoolMetrics } from './workerpool-metrics.js';
-import { requeueJobOfDeadPod } from './visionjob-requeue.js';
+import { requeueJobOfDeadPod } from '../visionjob/visionjob-requeue.js';
 
 export interface WorkerPoolController {
   /** Schedules a reconcile of the pool 'namespace/name' (the manager routes ctx.enqueuePool here). */

@@ -1,5 +1,5 @@
 /** Status of a job that waits for admission, with the condition saying why. */
-import { toRfc3339 } from '../api/conditions.js';
+import { toRfc3339 } from '../../api/conditions.js';
 import { setCondition, type PendingReason, type VisionJobStatus } from './visionjob-status.js';
 
 export function pendingStatus(

@@ -8,10 +8,10 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { Backoff } from '../kube/backoff.js';
-import { sleep } from '../kube/clock.js';
-import { connectNats, type ConnectNatsOptions } from '../queue/connect.js';
-import { ensureStreams, type StreamsOptions } from '../queue/topology.js';
+import { Backoff } from '../../kube/backoff.js';
+import { sleep } from '../../kube/clock.js';
+import { connectNats, type ConnectNatsOptions } from '../../queue/connect.js';
+import { ensureStreams, type StreamsOptions } from '../../queue/topology.js';
 import type { NatsAccess, NatsHandles } from './context.js';
 
 export interface NatsConnectorOptions extends ConnectNatsOptions {

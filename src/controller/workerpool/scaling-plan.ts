@@ -1,5 +1,5 @@
 import type { EffectivePoolSpec } from './workerpool-view.js';
-import type { WorkerPodState } from './worker-pod-state.js';
+import type { WorkerPodState } from '../workerpod/worker-pod-state.js';
 
 export interface PoolLoadCounts {
   /** Published to the stream, not started yet. */

@@ -2,8 +2,8 @@
  * State the VisionJob side shares between its reconcilers, the events consumer and the
  * functions the WorkerPool side calls (requeueJobOfDeadPod). One per leader term.
  */
-import type { ControllerContext } from './context.js';
-import type { VisionJobObject, WorkerPoolObject } from './context-types.js';
+import type { ControllerContext } from '../manager/context.js';
+import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
 import { VisionJobStore } from './visionjob-store.js';
 
 export const CANCEL_FINALIZER = 'visionq.dev/cancel';

@@ -2,7 +2,7 @@
  * VisionJob status as the controller reads and writes it, plus the pure helpers that build it:
  * conditions (Kubernetes API conventions: lastTransitionTime only moves when status flips).
  */
-import { toRfc3339 } from '../api/conditions.js';
+import { toRfc3339 } from '../../api/conditions.js';
 
 export type JobPhase = 'Pending' | 'Queued' | 'Running' | 'Succeeded' | 'Failed' | 'Cancelled';
 

@@ -12,16 +12,16 @@
  */
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { Backoff } from '../kube/backoff.js';
-import { sleep } from '../kube/clock.js';
-import { safeDecodeJobEvent, type JobEvent } from '../queue/job-events.js';
-import { EVENTS_STREAM, eventsWildcard } from '../queue/subjects.js';
-import { isNotFound } from '../queue/topology.js';
+import { Backoff } from '../../kube/backoff.js';
+import { sleep } from '../../kube/clock.js';
+import { safeDecodeJobEvent, type JobEvent } from '../../queue/job-events.js';
+import { EVENTS_STREAM, eventsWildcard } from '../../queue/subjects.js';
+import { isNotFound } from '../../queue/topology.js';
 import { applyJobEvent, type ReduceResult } from './job-event-reducer.js';
 import { JobEventThrottle } from './job-event-throttle.js';
-import { requestAgentCancel } from './visionjob-cancel.js';
-import type { VisionJobRuntime } from './visionjob-runtime.js';
-import type { VisionJobStatus } from './visionjob-status.js';
+import { requestAgentCancel } from '../visionjob/visionjob-cancel.js';
+import type { VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
+import type { VisionJobStatus } from '../visionjob/visionjob-status.js';
 
 export const EVENTS_DURABLE = 'visionq-controller';
 

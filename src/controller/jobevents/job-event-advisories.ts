@@ -4,11 +4,11 @@
  * (MaxDeliveriesExceeded) and then the dead message is deleted.
  */
 import type { Subscription } from '@nats-io/transport-node';
-import { deleteQueuedJob } from '../queue/topology.js';
-import { JOBS_STREAM, maxDeliveriesAdvisorySubject } from '../queue/subjects.js';
+import { deleteQueuedJob } from '../../queue/topology.js';
+import { JOBS_STREAM, maxDeliveriesAdvisorySubject } from '../../queue/subjects.js';
 import { failJob } from './job-event-reducer.js';
-import { objKey, type VisionJobRuntime } from './visionjob-runtime.js';
-import { isTerminal } from './visionjob-status.js';
+import { objKey, type VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
+import { isTerminal } from '../visionjob/visionjob-status.js';
 
 interface MaxDeliveriesAdvisory {
   stream?: string;

@@ -2,8 +2,8 @@
  * A pool's load, derived from the VisionJob informer cache (never a private counter) so the
  * admission side and the scaling side always agree.
  */
-import type { VisionJobObject } from './context-types.js';
-import { isWaiting, jobPool, jobStatus } from './admission.js';
+import type { VisionJobObject } from '../manager/context-types.js';
+import { isWaiting, jobPool, jobStatus } from './admission-plan.js';
 
 export interface PoolLoad {
   /** Published to the stream, not running (includes retries waiting for their backoff). */

@@ -8,7 +8,7 @@ import {
   WORKERPOOL_API_VERSION,
   WORKERPOOL_KIND,
 } from './worker-pod-labels.js';
-import { effectivePoolSpec, type WorkerPoolView } from './workerpool-view.js';
+import { effectivePoolSpec, type WorkerPoolView } from '../workerpool/workerpool-view.js';
 
 /** The controller settings that shape a worker pod (a subset of G1's ControllerSettings). */
 export interface WorkerPodSettings {

@@ -4,7 +4,7 @@
  * write every heartbeatMs). A throttled event is not lost: the newest one is kept and written
  * when the window ends (trailing edge). Transitions are never throttled.
  */
-import type { JobEvent } from '../queue/job-events.js';
+import type { JobEvent } from '../../queue/job-events.js';
 
 export interface ThrottleOptions {
   progressMs?: number;

@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { timeMs } from './worker-pod-state.js';
-import type { VisionJobView } from './workerpool-view.js';
+import type { VisionJobView } from '../workerpool/workerpool-view.js';
 
 /** Re-queues the job a dead pod was running (G1's requeueJobOfDeadPod bound to the context). */
 export type RequeueJobOfDeadPod<J> = (job: J, podName: string) => Promise<void>;

@@ -6,10 +6,10 @@
  * Idempotent: the attempt records the pod it was re-queued for; a second call (pod deleted and
  * then gone, a resync, the agent's own `requeued` event) changes nothing.
  */
-import { nakByAckSubject } from '../queue/ack.js';
-import { NatsUnavailableError } from '../queue/errors.js';
-import type { ControllerContext } from './context.js';
-import type { VisionJobObject } from './context-types.js';
+import { nakByAckSubject } from '../../queue/ack.js';
+import { NatsUnavailableError } from '../../queue/errors.js';
+import type { ControllerContext } from '../manager/context.js';
+import type { VisionJobObject } from '../manager/context-types.js';
 import { objKey, poolKeyOf, runtimeOf } from './visionjob-runtime.js';
 import { isTerminal, setCondition } from './visionjob-status.js';
 

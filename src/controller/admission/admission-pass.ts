@@ -4,20 +4,20 @@
  * wait. Runs one pass per pool at a time (the work queue guarantees it), so two passes never
  * both see the same free slot.
  */
-import type { ReconcileResult } from '../kube/controller-loop.js';
-import { resolveJobSettings } from '../api/job-settings.js';
-import type { WorkerPoolSpec } from '../api/worker-pool.js';
-import { toRfc3339 } from '../api/conditions.js';
-import { publishJob } from '../queue/publisher.js';
-import { ensurePoolConsumer } from '../queue/topology.js';
-import { NatsUnavailableError, QueueFullError } from '../queue/errors.js';
-import type { JobMessageInput } from '../queue/job-message.js';
-import type { NatsHandles } from './context.js';
-import type { VisionJobObject, WorkerPoolObject } from './context-types.js';
-import { planAdmission } from './admission.js';
-import { hasFinalizer, setPending, specError } from './visionjob-reconciler.js';
-import { objKey, type VisionJobRuntime } from './visionjob-runtime.js';
-import { clearCondition, setCondition } from './visionjob-status.js';
+import type { ReconcileResult } from '../../kube/controller-loop.js';
+import { resolveJobSettings } from '../../api/job-settings.js';
+import type { WorkerPoolSpec } from '../../api/worker-pool.js';
+import { toRfc3339 } from '../../api/conditions.js';
+import { publishJob } from '../../queue/publisher.js';
+import { ensurePoolConsumer } from '../../queue/topology.js';
+import { NatsUnavailableError, QueueFullError } from '../../queue/errors.js';
+import type { JobMessageInput } from '../../queue/job-message.js';
+import type { NatsHandles } from '../manager/context.js';
+import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
+import { planAdmission } from './admission-plan.js';
+import { hasFinalizer, setPending, specError } from '../visionjob/visionjob-reconciler.js';
+import { objKey, type VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
+import { clearCondition, setCondition } from '../visionjob/visionjob-status.js';
 
 /** Deliveries allowed beyond `retries` failures: disruptions (worker loss, drain) also redeliver. */
 export const MAX_DELIVER_MARGIN = 20;

@@ -8,10 +8,10 @@
  * /status.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, VISION_JOB_PLURAL } from '../api/constants.js';
-import { isConflict, isNotFound } from '../kube/api-errors.js';
-import type { ControllerContext } from './context.js';
-import type { VisionJobObject } from './context-types.js';
+import { API_GROUP, API_VERSION, VISION_JOB_PLURAL } from '../../api/constants.js';
+import { isConflict, isNotFound } from '../../kube/api-errors.js';
+import type { ControllerContext } from '../manager/context.js';
+import type { VisionJobObject } from '../manager/context-types.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { jsonEqual, type VisionJobStatus } from './visionjob-status.js';
 

@@ -1,6 +1,6 @@
 import type { ScalingPlan, PoolLoadCounts } from './scaling-plan.js';
-import type { WorkerPodState } from './worker-pod-state.js';
-import { stableJson } from './worker-pod-builder.js';
+import type { WorkerPodState } from '../workerpod/worker-pod-state.js';
+import { stableJson } from '../workerpod/worker-pod-builder.js';
 
 export interface PoolCondition {
   type: string;

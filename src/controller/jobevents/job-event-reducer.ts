@@ -3,14 +3,14 @@
  * event read from VISIONQ_EVENTS goes through applyJobEvent, which must be idempotent (events are
  * delivered at least once) and must ignore reports of attempts older than the current one.
  */
-import type { JobEvent } from '../queue/job-events.js';
+import type { JobEvent } from '../../queue/job-events.js';
 import {
   clearCondition,
   isTerminal,
   setCondition,
   type CurrentAttempt,
   type VisionJobStatus,
-} from './visionjob-status.js';
+} from '../visionjob/visionjob-status.js';
 
 export interface KubeEventSpec {
   type: 'Normal' | 'Warning';

@@ -1,6 +1,6 @@
 import { RequestError, TimeoutError, NoRespondersError } from '@nats-io/transport-node';
-import { controlSubject } from '../queue/subjects.js';
-import type { NatsAccess } from './context.js';
+import { controlSubject } from '../../queue/subjects.js';
+import type { NatsAccess } from '../manager/context.js';
 
 /**
  * - accepted:    the agent takes no more jobs; the pod may be deleted

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { WorkerPodState } from './worker-pod-state.js';
+import type { WorkerPodState } from '../workerpod/worker-pod-state.js';
 
 /** WorkerPool-side metrics, on the controller's registry (reused across leader terms). */
 export interface WorkerPoolMetrics {

@@ -3,13 +3,13 @@
  * job events consumer and the MAX_DELIVERIES watcher. Started when this replica becomes leader,
  * stopped (drained) when it stops leading.
  */
-import { runController, type RunningController } from '../kube/controller-loop.js';
-import { WorkQueue } from '../kube/work-queue.js';
-import type { ControllerContext } from './context.js';
-import type { VisionJobObject, WorkerPoolObject } from './context-types.js';
-import { reconcilePoolAdmission } from './admission-reconciler.js';
-import { MaxDeliveriesWatcher } from './job-event-advisories.js';
-import { JobEventConsumer, type JobEventConsumerOptions } from './job-event-consumer.js';
+import { runController, type RunningController } from '../../kube/controller-loop.js';
+import { WorkQueue } from '../../kube/work-queue.js';
+import type { ControllerContext } from '../manager/context.js';
+import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
+import { reconcilePoolAdmission } from '../admission/admission-pass.js';
+import { MaxDeliveriesWatcher } from '../jobevents/job-event-advisories.js';
+import { JobEventConsumer, type JobEventConsumerOptions } from '../jobevents/job-event-consumer.js';
 import { reconcileVisionJob } from './visionjob-reconciler.js';
 import { attachRuntime, detachRuntime, objKey, poolKeyOf, VisionJobRuntime } from './visionjob-runtime.js';
 import { IN_FLIGHT_PHASES } from './visionjob-status.js';

@@ -7,11 +7,11 @@
  *   answers on its control subject (pod gone), or after cancelTimeoutMs: a dead agent must
  *   never block a deletion forever.
  */
-import type { ReconcileResult } from '../kube/controller-loop.js';
-import { controlSubject } from '../queue/subjects.js';
-import { deleteQueuedJob } from '../queue/topology.js';
-import type { NatsHandles } from './context.js';
-import type { VisionJobObject } from './context-types.js';
+import type { ReconcileResult } from '../../kube/controller-loop.js';
+import { controlSubject } from '../../queue/subjects.js';
+import { deleteQueuedJob } from '../../queue/topology.js';
+import type { NatsHandles } from '../manager/context.js';
+import type { VisionJobObject } from '../manager/context-types.js';
 import { hasFinalizer, removeFinalizer } from './visionjob-reconciler.js';
 import { objKey, type VisionJobRuntime } from './visionjob-runtime.js';
 import { isTerminal, queuedMessageSeq } from './visionjob-status.js';

@@ -9,9 +9,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { KubeClients } from '../kube/kube-clients.js';
+import type { KubeClients } from '../../kube/kube-clients.js';
 import type { ControllerMetrics } from './metrics.js';
-import type { Informer } from '../kube/informer.js';
+import type { Informer } from '../../kube/informer.js';
 import type { JobRecorder, VisionJobObject, WorkerPoolObject } from './context-types.js';
 
 /** The live NATS connection, if any. Never cached by callers: it is replaced on reconnect. */

@@ -8,16 +8,16 @@
  *                        (PoolNotFound, Suspended) or handed to the pool's admission pass
  *   Queued / Running   → nothing: the job events consumer moves it on
  */
-import type { ReconcileResult } from '../kube/controller-loop.js';
-import { validateVisionJob } from '../api/validate.js';
-import { formatFieldError } from '../api/schema/field-errors.js';
-import type { VisionJobObject } from './context-types.js';
-import { failJob } from './job-event-reducer.js';
+import type { ReconcileResult } from '../../kube/controller-loop.js';
+import { validateVisionJob } from '../../api/validate.js';
+import { formatFieldError } from '../../api/schema/field-errors.js';
+import type { VisionJobObject } from '../manager/context-types.js';
+import { failJob } from '../jobevents/job-event-reducer.js';
 import { handleDeletion } from './visionjob-cancel.js';
 import { pendingStatus } from './visionjob-pending.js';
 import { CANCEL_FINALIZER, poolKeyOf, type VisionJobRuntime } from './visionjob-runtime.js';
 import { isTerminal, queuedMessageSeq, setCondition, type VisionJobStatus } from './visionjob-status.js';
-import { deleteQueuedJob } from '../queue/topology.js';
+import { deleteQueuedJob } from '../../queue/topology.js';
 
 /** The first field error of an invalid spec, formatted `spec.input: Too long: ...`; undefined if valid. */
 export function specError(job: VisionJobObject): string | undefined {
