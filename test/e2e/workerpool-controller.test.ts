@@ -66,7 +66,7 @@ describe('WorkerPool controller against the sandbox API server', () => {
         drains.push(pod);
         return drainAnswers.get(pod) ?? { outcome: 'accepted' };
       },
-      requeue: async (_ctx, job, pod) => {
+      requeue: async (job, pod) => {
         requeued.push({ job: job.metadata.name ?? '', pod });
       },
     });

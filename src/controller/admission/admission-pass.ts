@@ -15,8 +15,11 @@ import type { JobMessageInput } from '../../queue/job-message.js';
 import type { NatsHandles } from '../manager/context.js';
 import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
 import { planAdmission } from './admission-plan.js';
-import { hasFinalizer, setPending, specError } from '../visionjob/visionjob-reconciler.js';
-import { objKey, type VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
+import { hasFinalizer } from '../visionjob/visionjob-finalizer.js';
+import { setPending } from '../visionjob/visionjob-pending.js';
+import { objectKey } from '../../kube/object-store.js';
+import { poolKeyOf } from '../manager/jobs-by-pool.js';
+import { type VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
 import { clearCondition, setCondition } from '../visionjob/visionjob-status.js';
 
 /** Deliveries allowed beyond `retries` failures: disruptions (worker loss, drain) also redeliver. */
@@ -75,15 +78,15 @@ async function ensureConsumer(rt: VisionJobRuntime, nats: NatsHandles, poolKey: 
 
 export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: string): Promise<ReconcileResult | void> {
   // Our own status writes count at once (a finished job frees its slot before the watch says so).
-  const jobs = rt.jobsOfPool(poolKey).map((j) => rt.store.get(objKey(j)) ?? j);
+  const jobs = rt.jobsOfPool(poolKey).map((j) => rt.store.get(objectKey(j)) ?? j);
   const pool = rt.pool(poolKey);
   const log = rt.ctx.logger.child({ pool: poolKey });
   if (!pool || pool.metadata.deletionTimestamp) {
     // The job reconciler explains PoolNotFound.
-    for (const j of jobs) rt.ctx.enqueueJob(objKey(j));
+    for (const j of jobs) rt.ctx.enqueueJob(objectKey(j));
     return;
   }
-  const eligible = (j: VisionJobObject): boolean => hasFinalizer(j) && j.spec.suspend !== true && rt.specError(j, specError) === undefined;
+  const eligible = (j: VisionJobObject): boolean => hasFinalizer(j) && j.spec.suspend !== true && rt.specError(j) === undefined;
   const plan = planAdmission({
     jobs,
     namespace: pool.metadata.namespace ?? '',
@@ -180,7 +183,7 @@ async function publish(
 }
 
 async function recordQueued(rt: VisionJobRuntime, job: VisionJobObject, pool: WorkerPoolObject, seq: number, duplicate: boolean, now: Date): Promise<void> {
-  const key = objKey(job);
+  const key = objectKey(job);
   const uid = job.metadata.uid ?? '';
   const log = rt.ctx.logger.child({ namespace: job.metadata.namespace, name: job.metadata.name });
   let wrote = false;
@@ -210,7 +213,7 @@ async function recordQueued(rt: VisionJobRuntime, job: VisionJobObject, pool: Wo
     if (written && wrote) {
       rt.ctx.recorder.event(written, 'Normal', 'Queued', `Admitted to pool ${pool.metadata.name} and queued`);
       rt.ctx.metrics.jobsPublished.inc({ namespace: job.metadata.namespace ?? '', pool: job.spec.pool });
-      rt.ctx.enqueuePool(`${job.metadata.namespace}/${job.spec.pool}`);
+      rt.ctx.enqueuePool(poolKeyOf(job)!);
     }
     log.info({ seq, duplicate }, 'job queued');
   } catch (err) {
@@ -251,5 +254,5 @@ async function markWaiting(
     return !(j.status?.phase === 'Pending' && cond?.status === 'True' && cond.reason === reason && cond.message === message);
   });
   // A large backlog gets its condition once; a few writes at a time keep the pass short.
-  await mapLimit(todo, MARK_CONCURRENCY, (j) => setPending(rt, objKey(j), j.metadata.uid ?? '', reason, message));
+  await mapLimit(todo, MARK_CONCURRENCY, (j) => setPending(rt, objectKey(j), j.metadata.uid ?? '', reason, message));
 }

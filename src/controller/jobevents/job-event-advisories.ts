@@ -6,9 +6,9 @@
 import type { Subscription } from '@nats-io/transport-node';
 import { deleteQueuedJob } from '../../queue/topology.js';
 import { JOBS_STREAM, maxDeliveriesAdvisorySubject } from '../../queue/subjects.js';
-import { failJob } from './job-event-reducer.js';
-import { objKey, type VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
-import { isTerminal } from '../visionjob/visionjob-status.js';
+import { objectKey } from '../../kube/object-store.js';
+import { type VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
+import { failJob, isTerminal } from '../visionjob/visionjob-status.js';
 
 interface MaxDeliveriesAdvisory {
   stream?: string;
@@ -71,7 +71,7 @@ export class MaxDeliveriesWatcher {
       const message = `the job's message was delivered ${adv.deliveries ?? '?'} times without finishing (max_deliver backstop of consumer ${adv.consumer ?? '?'})`;
       let events: { type: 'Normal' | 'Warning'; reason: string; message: string }[] = [];
       const written = await rt.store.updateStatus(
-        objKey(job),
+        objectKey(job),
         (j) => {
           if (isTerminal(j.status)) return undefined;
           const r = failJob(j.status ?? {}, 'MaxDeliveriesExceeded', message, now.toISOString(), now, j.metadata.generation);

@@ -14,6 +14,7 @@ import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamManager,
 import { nanos } from '@nats-io/transport-node';
 import { Backoff } from '../../kube/backoff.js';
 import { sleep } from '../../kube/clock.js';
+import { namespacedKey } from '../../kube/object-store.js';
 import { safeDecodeJobEvent, type JobEvent } from '../../queue/job-events.js';
 import { EVENTS_STREAM, eventsWildcard } from '../../queue/subjects.js';
 import { isNotFound } from '../../queue/topology.js';
@@ -138,7 +139,7 @@ export class JobEventConsumer {
       await new Promise<void>((r) => this.slotWaiters.push(r));
     }
     this.inFlight++;
-    const key = `${ev.namespace}/${ev.name}`;
+    const key = namespacedKey(ev.namespace, ev.name);
     this.enqueue(key, () => this.handle(ev, m)).finally(() => {
       this.inFlight--;
       this.slotWaiters.shift()?.();
@@ -183,7 +184,7 @@ export class JobEventConsumer {
 
   private async apply(ev: JobEvent, flushed: boolean): Promise<void> {
     const rt = this.rt;
-    const key = `${ev.namespace}/${ev.name}`;
+    const key = namespacedKey(ev.namespace, ev.name);
     const job = rt.store.get(key);
     if (!job || job.metadata.uid !== ev.jobUid) {
       this.throttle.forget(key);
@@ -218,7 +219,7 @@ export class JobEventConsumer {
       if (result.finished) {
         this.throttle.forget(key);
         // A slot is free now: admit the next job without waiting for the watch to echo our write.
-        rt.enqueueAdmission(`${ev.namespace}/${written.spec.pool}`);
+        rt.enqueueAdmission(namespacedKey(ev.namespace, written.spec.pool));
       }
       // A job deleted while it was being fetched: the cancellation must reach this attempt.
       if (written.metadata.deletionTimestamp) rt.ctx.enqueueJob(key);

@@ -5,18 +5,15 @@
  */
 import type { JobEvent } from '../../queue/job-events.js';
 import {
+  cancelJob,
   clearCondition,
+  failJob,
   isTerminal,
   setCondition,
   type CurrentAttempt,
+  type KubeEventSpec,
   type VisionJobStatus,
 } from '../visionjob/visionjob-status.js';
-
-export interface KubeEventSpec {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
 
 /** What kind of change an event makes: transitions are written at once, the others throttled. */
 export type ChangeKind = 'transition' | 'progress' | 'heartbeat' | 'none';
@@ -206,33 +203,4 @@ function runningAgain(status: VisionJobStatus, ev: JobEvent, where: string, now:
   status.message = `attempt ${ev.attempt} running on ${where}`;
   status.conditions = setCondition(status.conditions, { type: 'Running', status: 'True', reason: 'Started', message: status.message, observedGeneration: gen }, now);
   return { status, events: [{ type: 'Normal', reason: 'Started', message: `Attempt ${ev.attempt} started on ${where}` }], firstStart };
-}
-
-/** Marks the job Failed (terminal). Shared with the reconciler (invalid spec, max deliveries). */
-export function failJob(
-  prev: VisionJobStatus,
-  reason: string,
-  message: string,
-  when: string,
-  now: Date,
-  gen?: number,
-): ReduceResult {
-  const status: VisionJobStatus = { ...prev, phase: 'Failed', completionTime: prev.completionTime ?? when, message };
-  let c = clearCondition(status.conditions, 'Pending', 'Finished', 'the job has finished', now);
-  c = status.conditions?.some((x) => x.type === 'Running')
-    ? setCondition(c, { type: 'Running', status: 'False', reason: 'Failed', message: 'the job has finished', observedGeneration: gen }, now)
-    : c;
-  c = setCondition(c, { type: 'Failed', status: 'True', reason, message, observedGeneration: gen }, now);
-  status.conditions = c;
-  return { status, kind: 'transition', events: [{ type: 'Warning', reason: 'Failed', message }], finished: 'Failed' };
-}
-
-export function cancelJob(prev: VisionJobStatus, message: string, when: string, now: Date, gen?: number): ReduceResult {
-  const status: VisionJobStatus = { ...prev, phase: 'Cancelled', completionTime: prev.completionTime ?? when, message };
-  let c = clearCondition(status.conditions, 'Pending', 'Cancelled', 'the job was cancelled', now);
-  c = status.conditions?.some((x) => x.type === 'Running')
-    ? setCondition(c, { type: 'Running', status: 'False', reason: 'Cancelled', message, observedGeneration: gen }, now)
-    : c;
-  status.conditions = c;
-  return { status, kind: 'transition', events: [{ type: 'Normal', reason: 'Cancelled', message }], finished: 'Cancelled' };
 }

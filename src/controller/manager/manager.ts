@@ -20,7 +20,8 @@ import type { JobEventConsumerOptions } from '../jobevents/job-event-consumer.js
 import { createControllerMetrics, type ControllerMetrics } from './metrics.js';
 import { NatsConnector } from './nats-access.js';
 import { startVisionJobController, type VisionJobController } from '../visionjob/visionjob-controller.js';
-import { JOBS_BY_POOL_INDEX, jobsByPoolIndex } from '../visionjob/visionjob-runtime.js';
+import { JOBS_BY_POOL_INDEX, jobsByPoolIndex } from './jobs-by-pool.js';
+import { requeueJobOfDeadPod } from '../visionjob/visionjob-requeue.js';
 import { startWorkerPoolController, type WorkerPoolController } from '../workerpool/workerpool-controller.js';
 
 export interface LeaderElectionSettings {
@@ -136,7 +137,7 @@ export async function startController(opts: StartControllerOptions): Promise<Con
       onNatsChange: (fn) => nats.onChange(fn),
     });
     // The WorkerPool side registers its handlers and workers here.
-    const wp = opts.workerPools !== false ? startWorkerPoolController(ctx) : undefined;
+    const wp = opts.workerPools !== false ? startWorkerPoolController(ctx, { requeue: (job, pod) => requeueJobOfDeadPod(vj.runtime, job, pod) }) : undefined;
     visionJobs = vj;
     workerPools = wp;
     await new Promise<void>((resolve) => {

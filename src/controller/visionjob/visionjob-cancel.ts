@@ -12,8 +12,9 @@ import { controlSubject } from '../../queue/subjects.js';
 import { deleteQueuedJob } from '../../queue/topology.js';
 import type { NatsHandles } from '../manager/context.js';
 import type { VisionJobObject } from '../manager/context-types.js';
-import { hasFinalizer, removeFinalizer } from './visionjob-reconciler.js';
-import { objKey, type VisionJobRuntime } from './visionjob-runtime.js';
+import { hasFinalizer, removeFinalizer } from './visionjob-finalizer.js';
+import { objectKey } from '../../kube/object-store.js';
+import { type VisionJobRuntime } from './visionjob-runtime.js';
 import { isTerminal, queuedMessageSeq } from './visionjob-status.js';
 
 const RETRY_MS = 1000;
@@ -37,7 +38,7 @@ export async function requestAgentCancel(nats: NatsHandles, namespace: string, p
 
 export async function handleDeletion(rt: VisionJobRuntime, job: VisionJobObject): Promise<ReconcileResult | void> {
   if (!hasFinalizer(job)) return;
-  const key = objKey(job);
+  const key = objectKey(job);
   const uid = job.metadata.uid ?? '';
   const ns = job.metadata.namespace ?? '';
   const st = job.status ?? {};

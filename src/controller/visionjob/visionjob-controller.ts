@@ -11,7 +11,9 @@ import { reconcilePoolAdmission } from '../admission/admission-pass.js';
 import { MaxDeliveriesWatcher } from '../jobevents/job-event-advisories.js';
 import { JobEventConsumer, type JobEventConsumerOptions } from '../jobevents/job-event-consumer.js';
 import { reconcileVisionJob } from './visionjob-reconciler.js';
-import { attachRuntime, detachRuntime, objKey, poolKeyOf, VisionJobRuntime } from './visionjob-runtime.js';
+import { objectKey } from '../../kube/object-store.js';
+import { poolKeyOf } from '../manager/jobs-by-pool.js';
+import { VisionJobRuntime } from './visionjob-runtime.js';
 import { IN_FLIGHT_PHASES } from './visionjob-status.js';
 
 export interface VisionJobControllerOptions {
@@ -38,19 +40,18 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
   const jobQueue = new WorkQueue<string>({ onDepthChange: (d) => ctx.metrics.workQueueDepth.set({ controller: 'visionjob' }, d) });
   const admissionQueue = new WorkQueue<string>({ onDepthChange: (d) => ctx.metrics.workQueueDepth.set({ controller: 'admission' }, d) });
   const rt = new VisionJobRuntime({ ...ctx, logger }, (k) => admissionQueue.add(k));
-  attachRuntime(ctx, rt);
 
   const enqueueJobsOfPool = (poolKey: string): void => {
-    for (const j of rt.jobsOfPool(poolKey)) jobQueue.add(objKey(j));
+    for (const j of rt.jobsOfPool(poolKey)) jobQueue.add(objectKey(j));
   };
   const unsubscribe: (() => void)[] = [
     ctx.jobs.addEventHandler({
-      onAdd: (j) => jobQueue.add(objKey(j)),
+      onAdd: (j) => jobQueue.add(objectKey(j)),
       onUpdate: (old, j) => {
-        rt.store.observed(objKey(j), j);
+        rt.store.observed(objectKey(j), j);
         const phase = j.status?.phase;
         if (phase !== undefined && phase !== 'Pending') rt.published.delete(j.metadata.uid ?? '');
-        jobQueue.add(objKey(j));
+        jobQueue.add(objectKey(j));
         const pk = poolKeyOf(j);
         if (!pk) return;
         // A slot freed (or a priority changed): the pool's waiting jobs may go now. A job that
@@ -61,7 +62,7 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
         if (old.status?.phase !== phase) ctx.enqueuePool(pk);
       },
       onDelete: (j) => {
-        rt.forgetJob(objKey(j), j.metadata.uid ?? '');
+        rt.forgetJob(objectKey(j), j.metadata.uid ?? '');
         const pk = poolKeyOf(j);
         if (pk) {
           admissionQueue.add(pk);
@@ -71,19 +72,19 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
     }),
     ctx.pools.addEventHandler({
       onAdd: (p: WorkerPoolObject) => {
-        admissionQueue.add(objKey(p));
-        enqueueJobsOfPool(objKey(p));
+        admissionQueue.add(objectKey(p));
+        enqueueJobsOfPool(objectKey(p));
       },
       onUpdate: (o, p) => {
         if (o.metadata.generation !== p.metadata.generation || o.metadata.uid !== p.metadata.uid) {
-          rt.consumers.delete(objKey(p));
-          admissionQueue.add(objKey(p));
-          enqueueJobsOfPool(objKey(p));
+          rt.consumers.delete(objectKey(p));
+          admissionQueue.add(objectKey(p));
+          enqueueJobsOfPool(objectKey(p));
         }
       },
       onDelete: (p) => {
-        rt.consumers.delete(objKey(p));
-        enqueueJobsOfPool(objKey(p));
+        rt.consumers.delete(objectKey(p));
+        enqueueJobsOfPool(objectKey(p));
       },
     }),
   ];
@@ -92,7 +93,7 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
       opts.onNatsChange((connected) => {
         if (!connected) return;
         rt.consumers.clear();
-        for (const p of ctx.pools.store.list()) admissionQueue.add(objKey(p));
+        for (const p of ctx.pools.store.list()) admissionQueue.add(objectKey(p));
       }),
     );
   }
@@ -132,7 +133,7 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
       advisories.stop();
       await Promise.all([events.stop(), ...runners.map((r) => r.stop({ drain: true }))]);
       await rt.settled();
-      detachRuntime(ctx, rt);
+      rt.retire();
     },
   };
 }

@@ -9,35 +9,14 @@
  *   Queued / Running   → nothing: the job events consumer moves it on
  */
 import type { ReconcileResult } from '../../kube/controller-loop.js';
-import { validateVisionJob } from '../../api/validate.js';
-import { formatFieldError } from '../../api/schema/field-errors.js';
 import type { VisionJobObject } from '../manager/context-types.js';
-import { failJob } from '../jobevents/job-event-reducer.js';
 import { handleDeletion } from './visionjob-cancel.js';
-import { pendingStatus } from './visionjob-pending.js';
-import { CANCEL_FINALIZER, poolKeyOf, type VisionJobRuntime } from './visionjob-runtime.js';
-import { isTerminal, queuedMessageSeq, setCondition, type VisionJobStatus } from './visionjob-status.js';
+import { addFinalizer, hasFinalizer, removeFinalizer } from './visionjob-finalizer.js';
+import { pendingStatus, setPending } from './visionjob-pending.js';
+import { poolKeyOf } from '../manager/jobs-by-pool.js';
+import { type VisionJobRuntime } from './visionjob-runtime.js';
+import { failJob, isTerminal, queuedMessageSeq, setCondition, type VisionJobStatus } from './visionjob-status.js';
 import { deleteQueuedJob } from '../../queue/topology.js';
-
-/** The first field error of an invalid spec, formatted `spec.input: Too long: ...`; undefined if valid. */
-export function specError(job: VisionJobObject): string | undefined {
-  const r = validateVisionJob({ ...job, status: undefined });
-  if (r.ok) return undefined;
-  const errs = r.errors.filter((e) => e.field.startsWith('spec')).concat(r.errors.filter((e) => !e.field.startsWith('spec')));
-  return errs.map(formatFieldError).join('; ');
-}
-
-export function hasFinalizer(job: VisionJobObject): boolean {
-  return job.metadata.finalizers?.includes(CANCEL_FINALIZER) ?? false;
-}
-
-export async function removeFinalizer(rt: VisionJobRuntime, key: string, uid: string): Promise<void> {
-  await rt.store.updateObject(
-    key,
-    (j) => (hasFinalizer(j) ? { ...j, metadata: { ...j.metadata, finalizers: j.metadata.finalizers!.filter((f) => f !== CANCEL_FINALIZER) } } : undefined),
-    { uid },
-  );
-}
 
 export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Promise<ReconcileResult | void> {
   const job = rt.store.get(key);
@@ -59,7 +38,7 @@ export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Pro
     return ttlAfterFinished(rt, key, job, now);
   }
 
-  const invalid = rt.specError(job, specError);
+  const invalid = rt.specError(job);
   if (invalid) {
     log.info({ error: invalid }, 'invalid VisionJob spec');
     let events: { type: 'Normal' | 'Warning'; reason: string; message: string }[] = [];
@@ -77,13 +56,7 @@ export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Pro
     return;
   }
 
-  if (!hasFinalizer(job)) {
-    await rt.store.updateObject(
-      key,
-      (j) => (hasFinalizer(j) ? undefined : { ...j, metadata: { ...j.metadata, finalizers: [...(j.metadata.finalizers ?? []), CANCEL_FINALIZER] } }),
-      { uid },
-    );
-  }
+  if (!hasFinalizer(job)) await addFinalizer(rt, key, uid);
 
   const phase = status.phase ?? 'Pending';
   if (phase === 'Queued' && job.spec.suspend === true) {
@@ -126,26 +99,6 @@ export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Pro
   // re-running the pool's pass for each of a large backlog's status writes would be quadratic.
   const waiting = status.conditions?.find((c) => c.type === 'Pending' && c.status === 'True');
   if (waiting?.reason !== 'PoolAtCapacity') rt.enqueueAdmission(poolKey);
-}
-
-export async function setPending(
-  rt: VisionJobRuntime,
-  key: string,
-  uid: string,
-  reason: Parameters<typeof pendingStatus>[1],
-  message: string,
-): Promise<void> {
-  const now = rt.now();
-  await rt.store.updateStatus(
-    key,
-    (j) => {
-      const st = j.status ?? {};
-      if (st.phase !== undefined && st.phase !== 'Pending') return undefined;
-      if (j.metadata.deletionTimestamp) return undefined;
-      return pendingStatus(st, reason, message, now, j.metadata.generation);
-    },
-    { uid },
-  );
 }
 
 interface Hold {

@@ -8,9 +8,10 @@
  */
 import { nakByAckSubject } from '../../queue/ack.js';
 import { NatsUnavailableError } from '../../queue/errors.js';
-import type { ControllerContext } from '../manager/context.js';
 import type { VisionJobObject } from '../manager/context-types.js';
-import { objKey, poolKeyOf, runtimeOf } from './visionjob-runtime.js';
+import { objectKey } from '../../kube/object-store.js';
+import { poolKeyOf } from '../manager/jobs-by-pool.js';
+import type { VisionJobRuntime } from './visionjob-runtime.js';
 import { isTerminal, setCondition } from './visionjob-status.js';
 
 export class NotLeaderError extends Error {
@@ -19,10 +20,11 @@ export class NotLeaderError extends Error {
 
 export type RequeueOutcome = 'requeued' | 'already-requeued' | 'not-running-there';
 
-export async function requeueJobOfDeadPod(ctx: ControllerContext, job: VisionJobObject, podName: string): Promise<RequeueOutcome> {
-  const rt = runtimeOf(ctx);
-  if (!rt) throw new NotLeaderError('the VisionJob controller is not running (not the leader)');
-  const key = objKey(job);
+/** `rt` is the VisionJob side's runtime of the current leader term (the manager binds it). */
+export async function requeueJobOfDeadPod(rt: VisionJobRuntime, job: VisionJobObject, podName: string): Promise<RequeueOutcome> {
+  if (!rt.active) throw new NotLeaderError('the VisionJob controller is not running (not the leader)');
+  const ctx = rt.ctx;
+  const key = objectKey(job);
   const uid = job.metadata.uid ?? '';
   const latest = rt.store.get(key) ?? job;
   const attempt = latest.status?.currentAttempt;

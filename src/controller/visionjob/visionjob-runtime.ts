@@ -1,29 +1,13 @@
 /**
  * State the VisionJob side shares between its reconcilers, the events consumer and the
- * functions the WorkerPool side calls (requeueJobOfDeadPod). One per leader term.
+ * functions the WorkerPool side calls (requeueJobOfDeadPod). One per leader term; the manager
+ * hands it to the WorkerPool side explicitly (no lookup by context).
  */
 import type { ControllerContext } from '../manager/context.js';
 import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
+import { jobsOfPool } from '../manager/jobs-by-pool.js';
+import { specError } from './visionjob-validation.js';
 import { VisionJobStore } from './visionjob-store.js';
-
-export const CANCEL_FINALIZER = 'visionq.dev/cancel';
-/** Informer index of VisionJobs by 'namespace/pool'. */
-export const JOBS_BY_POOL_INDEX = 'pool';
-
-export function jobsByPoolIndex(job: VisionJobObject): string[] {
-  const ns = job.metadata?.namespace;
-  const pool = job.spec?.pool;
-  return ns && typeof pool === 'string' ? [`${ns}/${pool}`] : [];
-}
-
-export function objKey(obj: { metadata?: { namespace?: string; name?: string } }): string {
-  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-}
-
-export function poolKeyOf(job: VisionJobObject): string | undefined {
-  const pool = job.spec?.pool;
-  return typeof pool === 'string' ? `${job.metadata.namespace}/${pool}` : undefined;
-}
 
 export class VisionJobRuntime {
   readonly store: VisionJobStore;
@@ -46,13 +30,11 @@ export class VisionJobRuntime {
     this.store = new VisionJobStore(ctx);
   }
 
+  /** False once the term stopped: its state must not be written any more. */
+  private live = true;
+
   jobsOfPool(poolKey: string): VisionJobObject[] {
-    try {
-      return this.ctx.jobs.store.byIndex(JOBS_BY_POOL_INDEX, poolKey);
-    } catch {
-      const [ns, pool] = poolKey.split('/');
-      return this.ctx.jobs.store.list().filter((j) => j.metadata.namespace === ns && j.spec?.pool === pool);
-    }
+    return jobsOfPool(this.ctx.jobs, poolKey);
   }
 
   pool(poolKey: string): WorkerPoolObject | undefined {
@@ -64,11 +46,11 @@ export class VisionJobRuntime {
   }
 
   /** The spec's first field error (cached per uid and generation), undefined when valid. */
-  specError(job: VisionJobObject, validate: (job: VisionJobObject) => string | undefined): string | undefined {
+  specError(job: VisionJobObject): string | undefined {
     const uid = job.metadata.uid ?? '';
     const cached = this.validity.get(uid);
     if (cached && cached.generation === job.metadata.generation) return cached.error;
-    const error = validate(job);
+    const error = specError(job);
     this.validity.set(uid, { generation: job.metadata.generation, error });
     return error;
   }
@@ -100,19 +82,14 @@ export class VisionJobRuntime {
     this.published.delete(uid);
     this.validity.delete(uid);
   }
-}
 
-const runtimes = new WeakMap<ControllerContext, VisionJobRuntime>();
+  /** Whether the term of this runtime still runs (see retire). */
+  get active(): boolean {
+    return this.live;
+  }
 
-export function attachRuntime(ctx: ControllerContext, rt: VisionJobRuntime): void {
-  runtimes.set(ctx, rt);
-}
-
-/** Detaches `rt` unless a newer term already attached its own. */
-export function detachRuntime(ctx: ControllerContext, rt: VisionJobRuntime): void {
-  if (runtimes.get(ctx) === rt) runtimes.delete(ctx);
-}
-
-export function runtimeOf(ctx: ControllerContext): VisionJobRuntime | undefined {
-  return runtimes.get(ctx);
+  /** Called when the term has stopped: calls from the WorkerPool side are refused from now on. */
+  retire(): void {
+    this.live = false;
+  }
 }

@@ -133,6 +133,50 @@ export function clearCondition(
   return setCondition(conditions, { type, status: 'False', reason, message }, now);
 }
 
+/** A Kubernetes Event to record about the job along with a status change. */
+export interface KubeEventSpec {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** A status that finished the job, with the events to record (a ReduceResult of the events reducer). */
+export interface FinishedResult {
+  status: VisionJobStatus;
+  kind: 'transition';
+  events: KubeEventSpec[];
+  finished: 'Failed' | 'Cancelled';
+}
+
+/** Marks the job Failed (terminal): the events reducer, the reconciler (invalid spec) and the MAX_DELIVERIES watcher. */
+export function failJob(
+  prev: VisionJobStatus,
+  reason: string,
+  message: string,
+  when: string,
+  now: Date,
+  gen?: number,
+): FinishedResult {
+  const status: VisionJobStatus = { ...prev, phase: 'Failed', completionTime: prev.completionTime ?? when, message };
+  let c = clearCondition(status.conditions, 'Pending', 'Finished', 'the job has finished', now);
+  c = status.conditions?.some((x) => x.type === 'Running')
+    ? setCondition(c, { type: 'Running', status: 'False', reason: 'Failed', message: 'the job has finished', observedGeneration: gen }, now)
+    : c;
+  c = setCondition(c, { type: 'Failed', status: 'True', reason, message, observedGeneration: gen }, now);
+  status.conditions = c;
+  return { status, kind: 'transition', events: [{ type: 'Warning', reason: 'Failed', message }], finished: 'Failed' };
+}
+
+export function cancelJob(prev: VisionJobStatus, message: string, when: string, now: Date, gen?: number): FinishedResult {
+  const status: VisionJobStatus = { ...prev, phase: 'Cancelled', completionTime: prev.completionTime ?? when, message };
+  let c = clearCondition(status.conditions, 'Pending', 'Cancelled', 'the job was cancelled', now);
+  c = status.conditions?.some((x) => x.type === 'Running')
+    ? setCondition(c, { type: 'Running', status: 'False', reason: 'Cancelled', message, observedGeneration: gen }, now)
+    : c;
+  status.conditions = c;
+  return { status, kind: 'transition', events: [{ type: 'Normal', reason: 'Cancelled', message }], finished: 'Cancelled' };
+}
+
 /** Deep equality of JSON values (status objects), used to skip no-op writes. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));

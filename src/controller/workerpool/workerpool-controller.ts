@@ -3,6 +3,8 @@ import { runController } from '../../kube/controller-loop.js';
 import { WorkQueue } from '../../kube/work-queue.js';
 import type { ControllerContext } from '../manager/context.js';
 import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
+import { namespacedKey, objectKey } from '../../kube/object-store.js';
+import { jobsOfPool, poolKeyOf } from '../manager/jobs-by-pool.js';
 import { poolLoad } from '../admission/pool-load.js';
 import { PodDeathHandler, isDeadPod } from '../workerpod/pod-death-handler.js';
 import { natsDrainer, type DrainFn } from '../workerpod/worker-drain.js';
@@ -10,7 +12,6 @@ import { POOL_LABEL } from '../workerpod/worker-pod-labels.js';
 import { WorkerPoolReconciler, type PoolObject } from './workerpool-reconciler.js';
 import type { VisionJobView } from './workerpool-view.js';
 import { workerPoolMetrics } from './workerpool-metrics.js';
-import { requeueJobOfDeadPod } from '../visionjob/visionjob-requeue.js';
 
 export interface WorkerPoolController {
   /** Schedules a reconcile of the pool 'namespace/name' (the manager routes ctx.enqueuePool here). */
@@ -23,12 +24,14 @@ export interface WorkerPoolControllerOptions {
   workers?: number;
   /** The drain handshake; default: request/reply on the agent's control subject. */
   drain?: DrainFn;
-  /** Default: G1's requeueJobOfDeadPod. */
-  requeue?: (ctx: ControllerContext, job: VisionJobObject, podName: string) => Promise<unknown>;
+  /**
+   * Re-queues the job a dead worker pod was running: the VisionJob side's requeueJobOfDeadPod
+   * bound to its runtime of this leader term (the manager passes it; tests pass their own).
+   */
+  requeue: (job: VisionJobObject, podName: string) => Promise<unknown>;
   random?: () => number;
 }
 
-const JOBS_BY_POOL_INDEX = 'pool';
 /** Job-driven pool reconciles are coalesced over this window (see enqueue below). */
 const JOB_COALESCE_MS = 100;
 
@@ -39,35 +42,27 @@ const JOB_COALESCE_MS = 100;
  */
 export function startWorkerPoolController(
   ctx: ControllerContext,
-  opts: WorkerPoolControllerOptions = {},
+  opts: WorkerPoolControllerOptions,
 ): WorkerPoolController {
   const logger = ctx.logger.child({ controller: 'workerpool' });
   const queue = new WorkQueue<string>({
     onDepthChange: (d) => ctx.metrics.workQueueDepth.set({ controller: 'workerpool' }, d),
   });
-  const requeue = opts.requeue ?? requeueJobOfDeadPod;
   const deaths = new PodDeathHandler<VisionJobObject & VisionJobView>(
     () => ctx.jobs.store.list() as Array<VisionJobObject & VisionJobView>,
     async (job, pod) => {
-      await requeue(ctx, job, pod);
+      await opts.requeue(job, pod);
     },
     logger,
     () => ctx.clock().getTime(),
   );
-  const jobsOfPool = (namespace: string, pool: string): VisionJobObject[] => {
-    try {
-      return ctx.jobs.store.byIndex(JOBS_BY_POOL_INDEX, `${namespace}/${pool}`);
-    } catch {
-      return ctx.jobs.store.list().filter((j) => j.metadata.namespace === namespace && j.spec?.pool === pool);
-    }
-  };
   const reconciler = new WorkerPoolReconciler<VisionJobObject & VisionJobView>({
     core: ctx.kube.core,
     custom: ctx.kube.custom,
     getPool: (key) => ctx.pools.store.get(key) as unknown as PoolObject | undefined,
     listPods: () => ctx.pods.store.list(),
     // Only the pool's jobs (an informer index): cheap even with 10k jobs in the cache.
-    listJobs: (ns, pool) => jobsOfPool(ns, pool) as Array<VisionJobObject & VisionJobView>,
+    listJobs: (ns, pool) => jobsOfPool(ctx.jobs, namespacedKey(ns, pool)) as Array<VisionJobObject & VisionJobView>,
     load: (jobs, ns, pool) => poolLoad(jobs, ns, pool),
     settings: ctx.settings,
     drain: opts.drain ?? natsDrainer(ctx.nats),
@@ -96,17 +91,18 @@ export function startWorkerPoolController(
   };
   const enqueuePodPool = (pod: V1Pod): void => {
     const pool = pod.metadata?.labels?.[POOL_LABEL];
-    if (pool) enqueueNow(`${pod.metadata?.namespace}/${pool}`);
+    if (pool) enqueueNow(namespacedKey(pod.metadata?.namespace, pool));
   };
   const enqueueJobPool = (job: VisionJobObject): void => {
-    if (typeof job.spec?.pool === 'string') enqueue(`${job.metadata.namespace}/${job.spec.pool}`);
+    const pk = poolKeyOf(job);
+    if (pk) enqueue(pk);
   };
   /** Pod names seen deleted recently: a job whose start is reported after its pod vanished. */
   const recentlyGone = new Map<string, number>();
 
   const unsubscribe = [
     ctx.pools.addEventHandler({
-      onAdd: (p) => enqueueNow(keyOf(p)),
+      onAdd: (p) => enqueueNow(objectKey(p)),
       onUpdate: (o, n) => {
         if (
           // periodic resync re-delivers the same object: a level-triggered look at every pool
@@ -116,12 +112,12 @@ export function startWorkerPoolController(
           Boolean(o.metadata.deletionTimestamp) !== Boolean(n.metadata.deletionTimestamp) ||
           !n.status
         ) {
-          enqueueNow(keyOf(n));
+          enqueueNow(objectKey(n));
         }
       },
       onDelete: (p: WorkerPoolObject) => {
-        reconciler.forget(keyOf(p));
-        enqueueNow(keyOf(p));
+        reconciler.forget(objectKey(p));
+        enqueueNow(objectKey(p));
       },
     }),
     ctx.pods.addEventHandler({
@@ -184,10 +180,6 @@ export function startWorkerPoolController(
       await running.stop({ drain: true });
     },
   };
-}
-
-function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): string {
-  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
 
 function pruneGone(m: Map<string, number>, nowMs: number): void {

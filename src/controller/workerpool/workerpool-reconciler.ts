@@ -4,6 +4,7 @@ import { API_GROUP, API_VERSION, WORKER_POOL_KIND, WORKER_POOL_PLURAL } from '..
 import { classifyApiError, describeApiError, statusCodeOf } from '../../kube/api-errors.js';
 import type { ReconcileResult } from '../../kube/controller-loop.js';
 import { mergePatchCustomObjectStatus } from '../../kube/kube-patch.js';
+import { namespacedKey, objectKey } from '../../kube/object-store.js';
 import type { DrainFn } from '../workerpod/worker-drain.js';
 import { buildWorkerPod, workerPodName, workerTemplateHash, WorkerTemplateError, type WorkerPodSettings } from '../workerpod/worker-pod-builder.js';
 import { POOL_LABEL, WORKER_LABEL } from '../workerpod/worker-pod-labels.js';
@@ -264,7 +265,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
   ): Promise<'removed' | 'refused' | 'unavailable'> {
     if (w.phase !== 'unscheduled') {
       const r = await this.deps.drain(namespace, w.name);
-      if (r.outcome !== 'no-agent') this.silentSince.delete(`${namespace}/${w.name}`);
+      if (r.outcome !== 'no-agent') this.silentSince.delete(namespacedKey(namespace, w.name));
       if (r.outcome === 'refused') {
         log.info({ pod: w.name, reason: r.reason }, 'worker refused to drain');
         this.deps.metrics?.drainRefusals.inc({ namespace, pool: key.slice(key.indexOf('/') + 1) });
@@ -279,8 +280,8 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
         // before it fetches: no job yet) or cut off from NATS with a job we may not have heard
         // of. Only when that lasts longer than the ack deadline (by then JetStream has handed
         // any such job to another worker) is the pod removed without the agent's consent.
-        const first = this.silentSince.get(`${namespace}/${w.name}`) ?? nowOf(this.deps.clock);
-        this.silentSince.set(`${namespace}/${w.name}`, first);
+        const first = this.silentSince.get(namespacedKey(namespace, w.name)) ?? nowOf(this.deps.clock);
+        this.silentSince.set(namespacedKey(namespace, w.name), first);
         if (nowOf(this.deps.clock) - first < this.silentAgentMs(key)) {
           log.info({ pod: w.name }, 'ready worker has no agent listening; not removing it yet');
           return 'unavailable';
@@ -293,7 +294,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
 
   private async deletePod(key: string, namespace: string, name: string, log: Logger, why: 'dead' | 'scale-down' | 'outdated'): Promise<boolean> {
     this.expectations.expectDelete(key, name, this.deps.clock().getTime());
-    this.silentSince.delete(`${namespace}/${name}`);
+    this.silentSince.delete(namespacedKey(namespace, name));
     try {
       await this.deps.core.deleteNamespacedPod({ name, namespace });
       log.info({ pod: name, why }, 'deleted worker pod');
@@ -311,7 +312,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     count: number,
     log: Logger,
   ): Promise<{ created: string[]; rejected?: string; error?: unknown }> {
-    const key = `${pool.metadata.namespace}/${pool.metadata.name}`;
+    const key = objectKey(pool);
     const created: string[] = [];
     let rejected: string | undefined;
     let error: unknown;

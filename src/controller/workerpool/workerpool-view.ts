@@ -59,7 +59,3 @@ export function effectivePoolSpec(spec: WorkerPoolSpecView): EffectivePoolSpec {
     permanentExitCodes: [...(spec.permanentExitCodes ?? [])],
   };
 }
-
-export function poolKey(pool: WorkerPoolView): string {
-  return `${pool.metadata.namespace ?? ''}/${pool.metadata.name ?? ''}`;
-}
