@@ -7,7 +7,7 @@
 import type { ReconcileResult } from '../../kube/controller-loop.js';
 import { resolveJobSettings } from '../../api/job-settings.js';
 import type { WorkerPoolSpec } from '../../api/worker-pool.js';
-import { toRfc3339 } from '../../api/conditions.js';
+import { clearCondition, setCondition, toRfc3339 } from '../../api/conditions.js';
 import { publishJob } from '../../queue/publisher.js';
 import { ensurePoolConsumer } from '../../queue/topology.js';
 import { NatsUnavailableError, QueueFullError } from '../../queue/errors.js';
@@ -20,7 +20,6 @@ import { setPending } from '../visionjob/visionjob-pending.js';
 import { objectKey } from '../../kube/object-store.js';
 import { poolKeyOf } from '../manager/jobs-by-pool.js';
 import { type VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
-import { clearCondition, setCondition } from '../visionjob/visionjob-status.js';
 
 /** Deliveries allowed beyond `retries` failures: disruptions (worker loss, drain) also redeliver. */
 export const MAX_DELIVER_MARGIN = 20;

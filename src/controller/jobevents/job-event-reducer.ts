@@ -3,13 +3,12 @@
  * event read from VISIONQ_EVENTS goes through applyJobEvent, which must be idempotent (events are
  * delivered at least once) and must ignore reports of attempts older than the current one.
  */
+import { clearCondition, setCondition } from '../../api/conditions.js';
 import type { JobEvent } from '../../queue/job-events.js';
 import {
   cancelJob,
-  clearCondition,
   failJob,
   isTerminal,
-  setCondition,
   type CurrentAttempt,
   type KubeEventSpec,
   type VisionJobStatus,
@@ -42,14 +41,21 @@ function attemptOf(ev: JobEvent): Pick<CurrentAttempt, 'streamSeq' | 'deliveryCo
   return { streamSeq: ev.streamSeq, deliveryCount: ev.deliveryCount };
 }
 
-/** -1 when a is older than b, 0 when the same attempt, 1 when newer. */
+/**
+ * -1 when a is older than b, 0 when the same attempt, 1 when newer. The API type leaves the
+ * numbers optional (a status written by hand may lack them): a missing number is never older.
+ */
 export function compareAttempt(
   a: Pick<CurrentAttempt, 'streamSeq' | 'deliveryCount'>,
   b: Pick<CurrentAttempt, 'streamSeq' | 'deliveryCount'>,
 ): number {
-  if (a.streamSeq !== b.streamSeq) return a.streamSeq < b.streamSeq ? -1 : 1;
-  if (a.deliveryCount !== b.deliveryCount) return a.deliveryCount < b.deliveryCount ? -1 : 1;
+  if (a.streamSeq !== b.streamSeq) return lessThan(a.streamSeq, b.streamSeq) ? -1 : 1;
+  if (a.deliveryCount !== b.deliveryCount) return lessThan(a.deliveryCount, b.deliveryCount) ? -1 : 1;
   return 0;
+}
+
+function lessThan(x: number | undefined, y: number | undefined): boolean {
+  return x !== undefined && y !== undefined && x < y;
 }
 
 function describeExit(ev: Extract<JobEvent, { type: 'failed' }>): string {

@@ -1,7 +1,7 @@
 /** Status of a job that waits for admission, with the condition saying why. */
-import { toRfc3339 } from '../../api/conditions.js';
+import { setCondition, toRfc3339 } from '../../api/conditions.js';
 import type { VisionJobRuntime } from './visionjob-runtime.js';
-import { setCondition, type PendingReason, type VisionJobStatus } from './visionjob-status.js';
+import { type PendingReason, type VisionJobStatus } from './visionjob-status.js';
 
 export function pendingStatus(
   prev: VisionJobStatus | undefined,

@@ -15,7 +15,8 @@ import { addFinalizer, hasFinalizer, removeFinalizer } from './visionjob-finaliz
 import { pendingStatus, setPending } from './visionjob-pending.js';
 import { poolKeyOf } from '../manager/jobs-by-pool.js';
 import { type VisionJobRuntime } from './visionjob-runtime.js';
-import { failJob, isTerminal, queuedMessageSeq, setCondition, type VisionJobStatus } from './visionjob-status.js';
+import { setCondition } from '../../api/conditions.js';
+import { failJob, isTerminal, queuedMessageSeq, type VisionJobStatus } from './visionjob-status.js';
 import { deleteQueuedJob } from '../../queue/topology.js';
 
 export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Promise<ReconcileResult | void> {

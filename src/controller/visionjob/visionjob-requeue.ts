@@ -12,7 +12,8 @@ import type { VisionJobObject } from '../manager/context-types.js';
 import { objectKey } from '../../kube/object-store.js';
 import { poolKeyOf } from '../manager/jobs-by-pool.js';
 import type { VisionJobRuntime } from './visionjob-runtime.js';
-import { isTerminal, setCondition } from './visionjob-status.js';
+import { setCondition } from '../../api/conditions.js';
+import { isTerminal } from './visionjob-status.js';
 
 export class NotLeaderError extends Error {
   override readonly name = 'NotLeaderError';

@@ -1,15 +1,11 @@
+import { setCondition } from '../../api/conditions.js';
+import type { Condition } from '../../api/common-schemas.js';
 import type { ScalingPlan, PoolLoadCounts } from './scaling-plan.js';
 import type { WorkerPodState } from '../workerpod/worker-pod-state.js';
 import { stableJson } from '../workerpod/worker-pod-builder.js';
 
-export interface PoolCondition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+/** metav1.Condition as src/api defines it. */
+export type PoolCondition = Condition;
 
 export interface WorkerPoolStatusView {
   replicas: number;
@@ -91,9 +87,13 @@ function withTransitionTime(
   now: Date,
   generation: number | undefined,
 ): PoolCondition {
-  const prev = previous.find((p) => p.type === c.type);
-  const lastTransitionTime = prev && prev.status === c.status ? prev.lastTransitionTime : now.toISOString();
-  return { ...c, lastTransitionTime, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+  // Pool conditions keep millisecond transition times (as they always had).
+  const [cond] = setCondition(
+    previous.filter((p) => p.type === c.type),
+    { ...c, observedGeneration: generation, lastTransitionTime: now.toISOString() },
+    now,
+  );
+  return cond!;
 }
 
 /** Condition reasons are CamelCase identifiers; scheduler reasons normally are, but do not trust them. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../../src/queue/job-events.js';
 import { applyJobEvent } from '../../../src/controller/jobevents/job-event-reducer.js';
-import { findCondition, type VisionJobStatus } from '../../../src/controller/visionjob/visionjob-status.js';
+import { getCondition } from '../../../src/api/conditions.js';
+import type { VisionJobStatus } from '../../../src/controller/visionjob/visionjob-status.js';
 
 const now = new Date('2026-01-01T00:00:10Z');
 const base = {
@@ -40,7 +41,7 @@ describe('applyJobEvent', () => {
     expect(r.status.attempts).toBe(1);
     expect(r.status.startTime).toBe(base.time);
     expect(r.status.currentAttempt).toMatchObject({ pod: 'w-1', node: 'n-1', ackSubject: '$JS.ACK.x', deliveryCount: 1, streamSeq: 7 });
-    expect(findCondition(r.status, 'Running')?.status).toBe('True');
+    expect(getCondition(r.status.conditions, 'Running')?.status).toBe('True');
     expect(r.events.map((e) => e.reason)).toEqual(['Started']);
     expect(r.firstStart).toBe(true);
   });
@@ -57,8 +58,8 @@ describe('applyJobEvent', () => {
     expect(s.phase).toBe('Succeeded');
     expect(s.result).toEqual({ frames: 3 });
     expect(s.completionTime).toBe('2026-01-01T00:00:09Z');
-    expect(findCondition(s, 'Succeeded')).toMatchObject({ status: 'True', reason: 'Completed' });
-    expect(findCondition(s, 'Running')?.status).toBe('False');
+    expect(getCondition(s.conditions, 'Succeeded')).toMatchObject({ status: 'True', reason: 'Completed' });
+    expect(getCondition(s.conditions, 'Running')?.status).toBe('False');
   });
 
   it('a retryable failure counts a failure once and goes back to Queued; a duplicate does not count twice', () => {
@@ -76,7 +77,7 @@ describe('applyJobEvent', () => {
   it('a permanent failure fails the job with the exit code in the condition', () => {
     const s = run(queued, started(), { ...base, type: 'failed', reason: 'permanent exit code', exitCode: 3, retryable: false, willRetry: false, failures: 1, durationMs: 5 });
     expect(s.phase).toBe('Failed');
-    const c = findCondition(s, 'Failed');
+    const c = getCondition(s.conditions, 'Failed');
     expect(c).toMatchObject({ status: 'True', reason: 'PermanentFailure' });
     expect(c?.message).toContain('exit code 3');
   });
