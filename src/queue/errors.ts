@@ -1,3 +1,5 @@
+import { NoRespondersError, RequestError } from '@nats-io/transport-node';
+
 /** The jobs stream is full (DiscardNew: maximum bytes/messages exceeded). Leave the job Pending. */
 export class QueueFullError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -26,4 +28,11 @@ export function isUnavailable(err: unknown): boolean {
     ['TimeoutError', 'NoRespondersError', 'ConnectionError', 'ClosedConnectionError', 'RequestError', 'DrainingConnectionError'].includes(e?.name ?? '') ||
     /timeout|no responders|503|closed|disconnect|connection/i.test(msg)
   );
+}
+
+/** A NATS request nobody subscribes to (typed: nats.js's NoRespondersError, also when wrapped in a RequestError). */
+export function isNoResponders(err: unknown): boolean {
+  if (err instanceof NoRespondersError) return true;
+  if (err instanceof RequestError) return err.isNoResponders();
+  return false;
 }

@@ -10,14 +10,13 @@
  * - progress and heartbeat writes are throttled (trailing edge, the newest wins);
  * - an event of a job that no longer exists stops its process (the agent is asked to cancel).
  */
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { Backoff } from '../../kube/backoff.js';
 import { sleep } from '../../kube/clock.js';
 import { namespacedKey } from '../../kube/object-store.js';
 import { safeDecodeJobEvent, type JobEvent } from '../../queue/job-events.js';
-import { EVENTS_STREAM, eventsWildcard } from '../../queue/subjects.js';
-import { isNotFound } from '../../queue/topology.js';
+import { EVENTS_STREAM } from '../../queue/subjects.js';
+import { ensureEventsConsumer } from '../../queue/topology.js';
 import { applyJobEvent, type ReduceResult } from './job-event-reducer.js';
 import { JobEventThrottle } from './job-event-throttle.js';
 import { requestAgentCancel } from '../visionjob/visionjob-cancel.js';
@@ -33,24 +32,6 @@ export interface JobEventConsumerOptions {
   /** Events being applied at once (across jobs). */
   maxInFlight?: number;
   ackWaitMs?: number;
-}
-
-export async function ensureEventsConsumer(jsm: JetStreamManager, durable: string, ackWaitMs: number, maxAckPending: number): Promise<void> {
-  try {
-    await jsm.consumers.info(EVENTS_STREAM, durable);
-    return;
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  await jsm.consumers.add(EVENTS_STREAM, {
-    durable_name: durable,
-    filter_subject: eventsWildcard(),
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(ackWaitMs),
-    max_ack_pending: maxAckPending,
-    max_deliver: -1,
-  });
 }
 
 export class JobEventConsumer {

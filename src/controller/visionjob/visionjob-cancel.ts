@@ -8,6 +8,7 @@
  *   never block a deletion forever.
  */
 import type { ReconcileResult } from '../../kube/controller-loop.js';
+import { isNoResponders } from '../../queue/errors.js';
 import { controlSubject } from '../../queue/subjects.js';
 import { deleteQueuedJob } from '../../queue/topology.js';
 import type { NatsHandles } from '../manager/context.js';
@@ -30,8 +31,7 @@ export async function requestAgentCancel(nats: NatsHandles, namespace: string, p
     if (body.ok) return 'stopped';
     return 'not-running';
   } catch (err) {
-    const e = err as { name?: string; code?: string; message?: string };
-    if (e.name === 'NoRespondersError' || e.code === '503' || /no responders/i.test(e.message ?? '')) return 'no-agent';
+    if (isNoResponders(err)) return 'no-agent';
     return 'no-answer';
   }
 }

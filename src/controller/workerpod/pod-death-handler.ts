@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { timeMs } from './worker-pod-state.js';
 import type { VisionJobView } from '../workerpool/workerpool-view.js';
 
-/** Re-queues the job a dead pod was running (G1's requeueJobOfDeadPod bound to the context). */
+/** Re-queues the job a dead pod was running (the VisionJob side's requeueJobOfDeadPod bound to its runtime). */
 export type RequeueJobOfDeadPod<J> = (job: J, podName: string) => Promise<void>;
 
 /** A pod that will never run its job to the end: gone, or finished while the job says Running. */
@@ -25,7 +25,7 @@ export interface JobLike extends VisionJobView {
 /**
  * Turns "this worker pod died" into "its jobs run again now" instead of after the ack deadline.
  * Called from pod informer events (fast path) and from every pool reconcile (a sweep for deaths
- * missed while the controller was down). Idempotent: a job is re-queued once per (job, pod); G1's
+ * missed while the controller was down). Idempotent: a job is re-queued once per (job, pod); the
  * requeue is itself idempotent through status.currentAttempt.requeuedForPod.
  */
 export class PodDeathHandler<J extends JobLike> implements PodDeathTracker<J> {

@@ -1,4 +1,5 @@
-import { RequestError, TimeoutError, NoRespondersError } from '@nats-io/transport-node';
+import { RequestError, TimeoutError } from '@nats-io/transport-node';
+import { isNoResponders } from '../../queue/errors.js';
 import { controlSubject } from '../../queue/subjects.js';
 import type { NatsAccess } from '../manager/context.js';
 
@@ -35,12 +36,6 @@ export function natsDrainer(nats: NatsAccess, timeoutMs = 2_000): DrainFn {
       return { outcome: 'unavailable', reason: err instanceof Error ? err.message : String(err) };
     }
   };
-}
-
-function isNoResponders(err: unknown): boolean {
-  if (err instanceof NoRespondersError) return true;
-  if (err instanceof RequestError) return err.isNoResponders();
-  return false;
 }
 
 function parseReply(text: string): Record<string, unknown> {

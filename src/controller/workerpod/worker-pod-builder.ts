@@ -10,7 +10,7 @@ import {
 } from './worker-pod-labels.js';
 import { effectivePoolSpec, type WorkerPoolView } from '../workerpool/workerpool-view.js';
 
-/** The controller settings that shape a worker pod (a subset of G1's ControllerSettings). */
+/** The controller settings that shape a worker pod (a subset of ControllerSettings). */
 export interface WorkerPodSettings {
   /** NATS URL as the worker pods reach it (may differ from the controller's own). */
   natsUrlForWorkers: string;

@@ -30,7 +30,7 @@ export interface WorkerPoolReconcilerDeps<J extends VisionJobView> {
   listPods(): V1Pod[];
   /** Jobs of one pool (or more: they are filtered again). */
   listJobs(namespace: string, pool: string): J[];
-  /** Queued / running jobs of a pool (G1's poolLoad). */
+  /** Queued / running jobs of a pool (admission/pool-load.ts). */
   load(jobs: J[], namespace: string, pool: string): PoolLoadCounts;
   settings: WorkerPodSettings;
   drain: DrainFn;
