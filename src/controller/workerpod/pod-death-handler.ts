@@ -18,9 +18,7 @@ export interface PodDeathTracker<J> {
   sweep(namespace: string, pool: string, podExists: (name: string) => boolean, minAgeMs?: number, poolJobs?: Iterable<J>): number | undefined;
 }
 
-export interface JobLike extends VisionJobView {
-  status?: VisionJobView['status'] & { currentAttempt?: { pod?: string; startedAt?: string; requeuedForPod?: string; attempt?: number; deliveryCount?: number } | null };
-}
+export type JobLike = VisionJobView;
 
 /**
  * Turns "this worker pod died" into "its jobs run again now" instead of after the ack deadline.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { V1Container, V1EnvVar, V1Pod, V1Volume } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Pod, V1PodTemplateSpec, V1Volume } from '@kubernetes/client-node';
 import {
   POOL_LABEL,
   SAFE_TO_EVICT_ANNOTATION,
@@ -93,7 +93,9 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
   const poolName = pool.metadata.name ?? '';
   const namespace = pool.metadata.namespace ?? 'default';
   const eff = effectivePoolSpec(pool.spec);
-  const template = structuredClone(pool.spec.template ?? {});
+  // The API schema types only the fields visionq reads and preserves the rest of the PodSpec;
+  // the template is a core/v1 PodTemplateSpec (the apiserver validates it when the pod is created).
+  const template: V1PodTemplateSpec = structuredClone((pool.spec.template ?? {}) as V1PodTemplateSpec);
   const tplSpec = template.spec;
   const first = tplSpec?.containers?.[0];
   if (!tplSpec || !first) throw new WorkerTemplateError('spec.template.spec.containers must have at least one container');

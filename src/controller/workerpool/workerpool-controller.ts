@@ -9,8 +9,7 @@ import { poolLoad } from '../admission/pool-load.js';
 import { PodDeathHandler, isDeadPod } from '../workerpod/pod-death-handler.js';
 import { natsDrainer, type DrainFn } from '../workerpod/worker-drain.js';
 import { POOL_LABEL } from '../workerpod/worker-pod-labels.js';
-import { WorkerPoolReconciler, type PoolObject } from './workerpool-reconciler.js';
-import type { VisionJobView } from './workerpool-view.js';
+import { WorkerPoolReconciler } from './workerpool-reconciler.js';
 import { workerPoolMetrics } from './workerpool-metrics.js';
 
 export interface WorkerPoolController {
@@ -48,21 +47,21 @@ export function startWorkerPoolController(
   const queue = new WorkQueue<string>({
     onDepthChange: (d) => ctx.metrics.workQueueDepth.set({ controller: 'workerpool' }, d),
   });
-  const deaths = new PodDeathHandler<VisionJobObject & VisionJobView>(
-    () => ctx.jobs.store.list() as Array<VisionJobObject & VisionJobView>,
+  const deaths = new PodDeathHandler<VisionJobObject>(
+    () => ctx.jobs.store.list(),
     async (job, pod) => {
       await opts.requeue(job, pod);
     },
     logger,
     () => ctx.clock().getTime(),
   );
-  const reconciler = new WorkerPoolReconciler<VisionJobObject & VisionJobView>({
+  const reconciler = new WorkerPoolReconciler<VisionJobObject>({
     core: ctx.kube.core,
     custom: ctx.kube.custom,
-    getPool: (key) => ctx.pools.store.get(key) as unknown as PoolObject | undefined,
+    getPool: (key) => ctx.pools.store.get(key),
     listPods: () => ctx.pods.store.list(),
     // Only the pool's jobs (an informer index): cheap even with 10k jobs in the cache.
-    listJobs: (ns, pool) => jobsOfPool(ctx.jobs, namespacedKey(ns, pool)) as Array<VisionJobObject & VisionJobView>,
+    listJobs: (ns, pool) => jobsOfPool(ctx.jobs, namespacedKey(ns, pool)),
     load: (jobs, ns, pool) => poolLoad(jobs, ns, pool),
     settings: ctx.settings,
     drain: opts.drain ?? natsDrainer(ctx.nats),

@@ -17,11 +17,7 @@ import { effectivePoolSpec, type VisionJobView, type WorkerPoolView } from './wo
 import type { PodDeathTracker } from '../workerpod/pod-death-handler.js';
 import { forgetPoolMetrics, recordWorkerStates, type WorkerPoolMetrics } from './workerpool-metrics.js';
 
-export interface PoolObject extends WorkerPoolView {
-  apiVersion?: string;
-  kind?: string;
-  status?: { conditions?: PoolCondition[] | null } & Record<string, unknown>;
-}
+export type PoolObject = WorkerPoolView;
 
 export interface WorkerPoolReconcilerDeps<J extends VisionJobView> {
   core: CoreV1Api;

@@ -1,38 +1,9 @@
-import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
 
-/**
- * The parts of a WorkerPool (and of VisionJob status) the WorkerPool side reads. Structural on
- * purpose: the zod-derived types from src/api fit them, and unit tests can build them by hand.
- */
-export interface WorkerPoolSpecView {
-  template: V1PodTemplateSpec;
-  slotsPerWorker?: number;
-  minReplicas?: number;
-  maxReplicas: number;
-  scaleDownDelaySeconds?: number;
-  ackWaitSeconds?: number;
-  permanentExitCodes?: number[];
-}
-
-export interface WorkerPoolView {
-  metadata: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    generation?: number;
-    deletionTimestamp?: Date | string;
-  };
-  spec: WorkerPoolSpecView;
-}
-
-export interface VisionJobView {
-  metadata: { name?: string; namespace?: string; uid?: string };
-  spec: { pool: string };
-  status?: {
-    phase?: string;
-    currentAttempt?: { pod?: string; node?: string } | null;
-  } | null;
-}
+/** The WorkerPool side reads the same objects as the rest of the controller (no hand-written views). */
+export type WorkerPoolView = WorkerPoolObject;
+export type WorkerPoolSpecView = WorkerPoolObject['spec'];
+export type VisionJobView = VisionJobObject;
 
 /** Spec values with the API defaults applied (the CRD defaults them too; the controller must not rely on it). */
 export interface EffectivePoolSpec {
@@ -47,7 +18,10 @@ export interface EffectivePoolSpec {
 export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 60;
 export const DEFAULT_ACK_WAIT_SECONDS = 60;
 
-export function effectivePoolSpec(spec: WorkerPoolSpecView): EffectivePoolSpec {
+/** The scaling fields of a pool spec (all effectivePoolSpec reads). */
+export type PoolScalingSpec = Pick<WorkerPoolSpecView, 'slotsPerWorker' | 'minReplicas' | 'maxReplicas' | 'scaleDownDelaySeconds' | 'ackWaitSeconds' | 'permanentExitCodes'>;
+
+export function effectivePoolSpec(spec: PoolScalingSpec): EffectivePoolSpec {
   const maxReplicas = Math.max(0, Math.floor(spec.maxReplicas ?? 0));
   const minReplicas = Math.min(maxReplicas, Math.max(0, Math.floor(spec.minReplicas ?? 0)));
   return {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
-import { busyPodsOf, classifyWorkerPod } from '../../../src/controller/workerpod/worker-pod-state.js';
-import { WorkerIdleTracker } from '../../../src/controller/workerpool/worker-idle-tracker.js';
-import { PodExpectations } from '../../../src/controller/workerpool/workerpool-expectations.js';
-import { computePoolStatus, statusChanged } from '../../../src/controller/workerpool/workerpool-status.js';
-import { planScaling } from '../../../src/controller/workerpool/scaling-plan.js';
-import { effectivePoolSpec } from '../../../src/controller/workerpool/workerpool-view.js';
+import { busyPodsOf, classifyWorkerPod } from '../../../../src/controller/workerpod/worker-pod-state.js';
+import { WorkerIdleTracker } from '../../../../src/controller/workerpool/worker-idle-tracker.js';
+import { PodExpectations } from '../../../../src/controller/workerpool/workerpool-expectations.js';
+import { computePoolStatus, statusChanged } from '../../../../src/controller/workerpool/workerpool-status.js';
+import { planScaling } from '../../../../src/controller/workerpool/scaling-plan.js';
+import { effectivePoolSpec } from '../../../../src/controller/workerpool/workerpool-view.js';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
 
@@ -103,7 +103,7 @@ describe('PodExpectations', () => {
 });
 
 describe('computePoolStatus', () => {
-  const spec = effectivePoolSpec({ template: {}, maxReplicas: 4 });
+  const spec = effectivePoolSpec({ maxReplicas: 4 });
   it('counts workers and reports CapacityPending with the scheduler reason', () => {
     const workers = [
       { name: 'a', phase: 'ready' as const, busy: true, outdated: false, createdMs: 0 },

@@ -1,18 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { PodDeathHandler } from '../../../src/controller/workerpod/pod-death-handler.js';
+import type { CurrentAttempt, JobPhase } from '../../../../src/api/vision-job.js';
+import type { VisionJobObject } from '../../../../src/controller/manager/context-types.js';
+import { PodDeathHandler } from '../../../../src/controller/workerpod/pod-death-handler.js';
+import { makeJob } from '../../../helpers/builders.js';
 
-type Job = {
-  metadata: { namespace: string; name: string; uid: string };
-  spec: { pool: string };
-  status: { phase: string; currentAttempt?: { pod?: string; startedAt?: string; attempt?: number; deliveryCount?: number; requeuedForPod?: string } };
+type Job = VisionJobObject;
+
+const job = (name: string, phase: JobPhase, pod?: string, extra: Partial<CurrentAttempt> = {}): Job => {
+  const b = makeJob(name).namespace('ns').pool('gpu').phase(phase);
+  return (pod ? b.attempt(pod, { attempt: 1, deliveryCount: 1, startedAt: new Date(0).toISOString(), ...extra }) : b).obj();
 };
-
-const job = (name: string, phase: string, pod?: string, extra: Partial<NonNullable<Job['status']['currentAttempt']>> = {}): Job => ({
-  metadata: { namespace: 'ns', name, uid: `uid-${name}` },
-  spec: { pool: 'gpu' },
-  status: { phase, currentAttempt: pod ? { pod, attempt: 1, deliveryCount: 1, startedAt: new Date(0).toISOString(), ...extra } : undefined },
-});
 
 describe('PodDeathHandler', () => {
   it('re-queues every Running job of a dead pod once, and nothing else', async () => {
@@ -32,7 +30,7 @@ describe('PodDeathHandler', () => {
     const h = new PodDeathHandler<Job>(
       () => jobs,
       async (j) => {
-        calls.push(j.metadata.name);
+        calls.push(j.metadata.name!);
         if (fail) throw new Error('nats down');
       },
       pino({ level: 'silent' }),
@@ -54,7 +52,7 @@ describe('PodDeathHandler', () => {
       job('alive', 'Running', 'here'),
     ];
     const calls: string[] = [];
-    const h = new PodDeathHandler<Job>(() => jobs, async (j) => void calls.push(j.metadata.name), pino({ level: 'silent' }), () => now);
+    const h = new PodDeathHandler<Job>(() => jobs, async (j) => void calls.push(j.metadata.name!), pino({ level: 'silent' }), () => now);
     const recheck = h.sweep('ns', 'gpu', (p) => p === 'here', 10_000);
     expect(recheck).toBe(5_000);
     await new Promise((r) => setImmediate(r));

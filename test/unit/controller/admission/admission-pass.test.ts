@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildJobMessage, poolLimit } from '../../../src/controller/admission/admission-pass.js';
-import type { VisionJobObject, WorkerPoolObject } from '../../../src/controller/manager/context-types.js';
-import { pendingStatus } from '../../../src/controller/visionjob/visionjob-pending.js';
-import { JobMessage } from '../../../src/queue/job-message.js';
+import { buildJobMessage, poolLimit } from '../../../../src/controller/admission/admission-pass.js';
+import type { VisionJobObject, WorkerPoolObject } from '../../../../src/controller/manager/context-types.js';
+import { pendingStatus } from '../../../../src/controller/visionjob/visionjob-pending.js';
+import { JobMessage } from '../../../../src/queue/job-message.js';
 
 const pool: WorkerPoolObject = {
   metadata: { name: 'gpu', namespace: 'ns' },

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { planAdmission } from '../../../src/controller/admission/admission-plan.js';
-import { poolLoad } from '../../../src/controller/admission/pool-load.js';
-import type { VisionJobObject } from '../../../src/controller/manager/context-types.js';
-import type { JobPhase } from '../../../src/controller/visionjob/visionjob-status.js';
+import { planAdmission } from '../../../../src/controller/admission/admission-plan.js';
+import { poolLoad } from '../../../../src/controller/admission/pool-load.js';
+import type { VisionJobObject } from '../../../../src/controller/manager/context-types.js';
+import type { JobPhase } from '../../../../src/controller/visionjob/visionjob-status.js';
 
 function job(name: string, opts: { priority?: number; t?: number; phase?: string; pool?: string; deleting?: boolean } = {}): VisionJobObject {
   return {

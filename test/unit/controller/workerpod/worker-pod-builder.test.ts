@@ -5,8 +5,8 @@ import {
   workerTemplateHash,
   WorkerTemplateError,
   type WorkerPodSettings,
-} from '../../../src/controller/workerpod/worker-pod-builder.js';
-import type { WorkerPoolView } from '../../../src/controller/workerpool/workerpool-view.js';
+} from '../../../../src/controller/workerpod/worker-pod-builder.js';
+import type { WorkerPoolView } from '../../../../src/controller/workerpool/workerpool-view.js';
 
 function pool(overrides: Partial<WorkerPoolView['spec']> = {}): WorkerPoolView {
   return {

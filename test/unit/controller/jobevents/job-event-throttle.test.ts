@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { JobEventThrottle } from '../../../src/controller/jobevents/job-event-throttle.js';
-import type { JobEvent } from '../../../src/queue/job-events.js';
+import { JobEventThrottle } from '../../../../src/controller/jobevents/job-event-throttle.js';
+import type { JobEvent } from '../../../../src/queue/job-events.js';
 
 const base = { jobUid: 'u', namespace: 'ns', name: 'j', pool: 'p', attempt: 1, deliveryCount: 1, streamSeq: 1, pod: 'w', node: 'n', time: 't' };
 const progress = (percent: number): Extract<JobEvent, { type: 'progress' }> => ({ ...base, type: 'progress', percent, message: '', seq: percent });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { JobEvent } from '../../../src/queue/job-events.js';
-import { applyJobEvent } from '../../../src/controller/jobevents/job-event-reducer.js';
-import { getCondition } from '../../../src/api/conditions.js';
-import type { VisionJobStatus } from '../../../src/controller/visionjob/visionjob-status.js';
+import type { JobEvent } from '../../../../src/queue/job-events.js';
+import { applyJobEvent } from '../../../../src/controller/jobevents/job-event-reducer.js';
+import { getCondition } from '../../../../src/api/conditions.js';
+import type { VisionJobStatus } from '../../../../src/controller/visionjob/visionjob-status.js';
 
 const now = new Date('2026-01-01T00:00:10Z');
 const base = {

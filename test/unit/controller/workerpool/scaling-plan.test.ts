@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { desiredReplicas, planScaling, type ScalingInput } from '../../../src/controller/workerpool/scaling-plan.js';
-import { effectivePoolSpec } from '../../../src/controller/workerpool/workerpool-view.js';
-import type { WorkerPodState } from '../../../src/controller/workerpod/worker-pod-state.js';
+import { desiredReplicas, planScaling, type ScalingInput } from '../../../../src/controller/workerpool/scaling-plan.js';
+import { effectivePoolSpec } from '../../../../src/controller/workerpool/workerpool-view.js';
+import type { WorkerPodState } from '../../../../src/controller/workerpod/worker-pod-state.js';
 
 const NOW = 1_000_000;
 const spec = (o: Partial<Parameters<typeof effectivePoolSpec>[0]> = {}) =>
-  effectivePoolSpec({ template: {}, maxReplicas: 4, minReplicas: 0, slotsPerWorker: 1, scaleDownDelaySeconds: 10, ...o });
+  effectivePoolSpec({ maxReplicas: 4, minReplicas: 0, slotsPerWorker: 1, scaleDownDelaySeconds: 10, ...o });
 
 function w(name: string, o: Partial<WorkerPodState> = {}): WorkerPodState {
   return { name, phase: 'ready', busy: false, outdated: false, createdMs: NOW - 60_000, ...o };

@@ -1,18 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import type { CoreV1Api, CustomObjectsApi, V1Pod } from '@kubernetes/client-node';
-import { WorkerPoolReconciler, type PoolObject } from '../../../src/controller/workerpool/workerpool-reconciler.js';
-import { workerTemplateHash } from '../../../src/controller/workerpod/worker-pod-builder.js';
-import type { DrainResult } from '../../../src/controller/workerpod/worker-drain.js';
-import type { VisionJobView } from '../../../src/controller/workerpool/workerpool-view.js';
+import { WorkerPoolReconciler, type PoolObject } from '../../../../src/controller/workerpool/workerpool-reconciler.js';
+import { workerTemplateHash } from '../../../../src/controller/workerpod/worker-pod-builder.js';
+import type { DrainResult } from '../../../../src/controller/workerpod/worker-drain.js';
+import type { VisionJobView } from '../../../../src/controller/workerpool/workerpool-view.js';
+import type { JobPhase } from '../../../../src/api/vision-job.js';
+import { makeJob, makePool } from '../../../helpers/builders.js';
 
 const settings = { natsUrlForWorkers: 'nats://n:4222', agentCommand: ['agent'] };
 
-function makePool(o: Partial<PoolObject['spec']> = {}): PoolObject {
-  return {
-    metadata: { name: 'gpu', namespace: 'ns', uid: 'pool-uid', generation: 1 },
-    spec: { maxReplicas: 3, scaleDownDelaySeconds: 10, template: { spec: { containers: [{ name: 'a', command: ['run'] }] } }, ...o },
-  };
+function gpuPool(o: Partial<PoolObject['spec']> = {}): PoolObject {
+  return makePool('gpu')
+    .namespace('ns')
+    .uid('pool-uid')
+    .bareMetadata()
+    .max(3)
+    .scaleDownDelay(10)
+    .template({ spec: { containers: [{ name: 'a', command: ['run'] }] } })
+    .spec(o)
+    .obj();
 }
 
 /** A tiny in-memory world: pods the fake API creates/deletes are visible to the next reconcile only when `sync()` says so. */
@@ -88,15 +95,15 @@ function world(pool: PoolObject) {
       }));
     },
     setCache: (pods: V1Pod[]) => (cachePods = pods),
-    queue: (count: number, phase = 'Queued') => {
-      for (let i = 0; i < count; i++) jobs.push({ metadata: { name: `j${jobs.length}`, namespace: 'ns' }, spec: { pool: 'gpu' }, status: { phase } });
+    queue: (count: number, phase: JobPhase = 'Queued') => {
+      for (let i = 0; i < count; i++) jobs.push(makeJob(`j${jobs.length}`).namespace('ns').pool('gpu').phase(phase).obj());
     },
   };
 }
 
 describe('WorkerPoolReconciler', () => {
   it('creates up to the desired count once, even before the cache shows the new pods', async () => {
-    const pool = makePool();
+    const pool = gpuPool();
     const w = world(pool);
     w.queue(5);
     await w.r.reconcile('ns/gpu');
@@ -111,7 +118,7 @@ describe('WorkerPoolReconciler', () => {
   });
 
   it('scales down only after the delay, tries the next worker when one refuses, and keeps busy ones', async () => {
-    const pool = makePool();
+    const pool = gpuPool();
     const w = world(pool);
     w.queue(3);
     await w.r.reconcile('ns/gpu');
@@ -141,7 +148,7 @@ describe('WorkerPoolReconciler', () => {
   });
 
   it('does not remove a ready worker whose agent is silent until that outlasts the ack deadline', async () => {
-    const pool = makePool({ ackWaitSeconds: 40, scaleDownDelaySeconds: 0 });
+    const pool = gpuPool({ ackWaitSeconds: 40, scaleDownDelaySeconds: 0 });
     const w = world(pool);
     w.queue(1);
     await w.r.reconcile('ns/gpu');
@@ -159,7 +166,7 @@ describe('WorkerPoolReconciler', () => {
   });
 
   it('removes unscheduled workers without asking an agent', async () => {
-    const pool = makePool({ scaleDownDelaySeconds: 0 });
+    const pool = gpuPool({ scaleDownDelaySeconds: 0 });
     const w = world(pool);
     w.queue(2);
     await w.r.reconcile('ns/gpu');
@@ -171,7 +178,7 @@ describe('WorkerPoolReconciler', () => {
   });
 
   it('replaces idle outdated workers, leaves busy outdated ones, and deletes dead pods', async () => {
-    const pool = makePool();
+    const pool = gpuPool();
     const w = world(pool);
     w.queue(2);
     await w.r.reconcile('ns/gpu');
@@ -201,7 +208,7 @@ describe('WorkerPoolReconciler', () => {
   });
 
   it('reports an unusable template on the pool and creates nothing', async () => {
-    const pool = makePool({ template: { spec: { containers: [{ name: 'a' }] } } });
+    const pool = gpuPool({ template: { spec: { containers: [{ name: 'a' }] } } });
     const w = world(pool);
     w.queue(2);
     await w.r.reconcile('ns/gpu');
@@ -211,7 +218,7 @@ describe('WorkerPoolReconciler', () => {
   });
 
   it('reports pods the API server rejects on the pool and retries later; transient failures go to the backoff', async () => {
-    const pool = makePool();
+    const pool = gpuPool();
     const w = world(pool);
     w.queue(2);
     w.failCreate.err = Object.assign(new Error('forbidden'), { code: 403, body: { message: 'pods "gpu-x" is forbidden: exceeded quota: gpu-quota' } });
