@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type CoreV1Event } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Informer } from '../../src/kube/informer.js';
-import { startController, type ControllerHandle, type StartControllerOptions } from '../../src/controller/manager/manager.js';
+import { startController, type ControllerHandle, type StartControllerOptions } from '../../src/controller/index.js';
 import type { VisionJobObject } from '../../src/controller/manager/context-types.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/sandbox.js';
 import { packageRoot } from '../../src/sandbox/package-root.js';

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { Informer } from '../../src/kube/informer.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/sandbox.js';
 import { packageRoot } from '../../src/sandbox/package-root.js';
-import { startController } from '../../src/controller/manager/manager.js';
+import { startController } from '../../src/controller/index.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { GROUP, NS, VERSION } from './workerpool-fixtures.js';
 

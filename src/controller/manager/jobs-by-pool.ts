@@ -2,8 +2,7 @@
  * The informer index of VisionJobs by pool key ('namespace/pool'): the admission pass and the
  * WorkerPool side both read a pool's jobs without scanning a cache of 10k jobs.
  */
-import { namespacedKey } from '../../kube/object-store.js';
-import type { ControllerContext } from './context.js';
+import { namespacedKey, type ObjectStore } from '../../kube/object-store.js';
 import type { VisionJobObject } from './context-types.js';
 
 export const JOBS_BY_POOL_INDEX = 'pool';
@@ -20,7 +19,7 @@ export function jobsByPoolIndex(job: VisionJobObject): string[] {
 }
 
 /** The jobs of a pool from the index (a scan of the cache when the index is not registered). */
-export function jobsOfPool(jobs: ControllerContext['jobs'], poolKey: string): VisionJobObject[] {
+export function jobsOfPool(jobs: { store: Pick<ObjectStore<VisionJobObject>, 'byIndex' | 'list'> }, poolKey: string): VisionJobObject[] {
   try {
     return jobs.store.byIndex(JOBS_BY_POOL_INDEX, poolKey);
   } catch {

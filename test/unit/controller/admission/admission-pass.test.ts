@@ -3,24 +3,20 @@ import { buildJobMessage, poolLimit } from '../../../../src/controller/admission
 import type { VisionJobObject, WorkerPoolObject } from '../../../../src/controller/manager/context-types.js';
 import { pendingStatus } from '../../../../src/controller/visionjob/visionjob-pending.js';
 import { JobMessage } from '../../../../src/queue/job-message.js';
+import { makeJob, makePool } from '../../../helpers/builders.js';
 
-const pool: WorkerPoolObject = {
-  metadata: { name: 'gpu', namespace: 'ns' },
-  spec: {
-    maxReplicas: 3,
-    slotsPerWorker: 2,
-    permanentExitCodes: [3, 4],
-    jobDefaults: { retries: 5, timeoutSeconds: 600, backoff: { initialSeconds: 2 } },
-    template: { spec: { containers: [{ name: 'a' }] } },
-  },
-};
+const pool: WorkerPoolObject = makePool('gpu')
+  .namespace('ns')
+  .max(3)
+  .slots(2)
+  .permanentExitCodes(3, 4)
+  .jobDefaults({ retries: 5, timeoutSeconds: 600, backoff: { initialSeconds: 2 } })
+  .template({ spec: { containers: [{ name: 'a' }] } })
+  .obj();
 
 describe('buildJobMessage', () => {
   it('resolves settings job → pool defaults → built-ins and carries the pool exit codes', () => {
-    const job: VisionJobObject = {
-      metadata: { name: 'j', namespace: 'ns', uid: 'u-1' },
-      spec: { pool: 'gpu', input: { video: 'a' }, args: ['--x'], env: [{ name: 'A', value: '1' }], retries: 1 },
-    };
+    const job: VisionJobObject = makeJob('j').namespace('ns').uid('u-1').pool('gpu').input({ video: 'a' }).spec({ args: ['--x'], env: [{ name: 'A', value: '1' }], retries: 1 }).obj();
     const msg = JobMessage.parse(buildJobMessage(job, pool, new Date('2026-01-01T00:00:00Z')));
     expect(msg).toMatchObject({
       uid: 'u-1',

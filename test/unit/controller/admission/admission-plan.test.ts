@@ -2,21 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { planAdmission } from '../../../../src/controller/admission/admission-plan.js';
 import { poolLoad } from '../../../../src/controller/admission/pool-load.js';
 import type { VisionJobObject } from '../../../../src/controller/manager/context-types.js';
-import type { JobPhase } from '../../../../src/controller/visionjob/visionjob-status.js';
+import type { JobPhase } from '../../../../src/api/vision-job.js';
+import { makeJob } from '../../../helpers/builders.js';
 
-function job(name: string, opts: { priority?: number; t?: number; phase?: string; pool?: string; deleting?: boolean } = {}): VisionJobObject {
-  return {
-    metadata: {
-      name,
-      namespace: 'ns',
-      uid: `uid-${name}`,
-      // Raw JSON from the API server: timestamps are strings at runtime.
-      creationTimestamp: new Date(1_000_000 + (opts.t ?? 0) * 1000).toISOString() as unknown as Date,
-      ...(opts.deleting ? { deletionTimestamp: new Date() } : {}),
-    },
-    spec: { pool: opts.pool ?? 'gpu', priority: opts.priority },
-    status: opts.phase ? { phase: opts.phase as JobPhase } : undefined,
-  };
+function job(name: string, opts: { priority?: number; t?: number; phase?: JobPhase; pool?: string; deleting?: boolean } = {}): VisionJobObject {
+  const b = makeJob(name)
+    .namespace('ns')
+    .created(1_000_000 + (opts.t ?? 0) * 1000)
+    .pool(opts.pool ?? 'gpu')
+    .priority(opts.priority);
+  if (opts.deleting) b.deleting();
+  if (opts.phase) b.phase(opts.phase);
+  return b.obj();
 }
 
 describe('planAdmission', () => {

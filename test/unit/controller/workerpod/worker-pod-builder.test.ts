@@ -7,28 +7,29 @@ import {
   type WorkerPodSettings,
 } from '../../../../src/controller/workerpod/worker-pod-builder.js';
 import type { WorkerPoolView } from '../../../../src/controller/workerpool/workerpool-view.js';
+import { makePool } from '../../../helpers/builders.js';
 
 function pool(overrides: Partial<WorkerPoolView['spec']> = {}): WorkerPoolView {
-  return {
-    metadata: { name: 'gpu', namespace: 'vision', uid: 'uid-1', generation: 1 },
-    spec: {
-      maxReplicas: 4,
-      slotsPerWorker: 2,
-      ackWaitSeconds: 45,
-      permanentExitCodes: [3, 4],
-      template: {
-        metadata: { labels: { app: 'vision' }, annotations: { team: 'cv' } },
-        spec: {
-          containers: [
-            { name: 'algo', image: 'algo:1', command: ['python', 'run.py'], args: ['--fast'], env: [{ name: 'A', value: '1' }] },
-            { name: 'sidecar', image: 'side:1' },
-          ],
-          volumes: [{ name: 'data', emptyDir: {} }],
-        },
+  return makePool('gpu')
+    .namespace('vision')
+    .uid('uid-1')
+    .bareMetadata()
+    .max(4)
+    .slots(2)
+    .ackWait(45)
+    .permanentExitCodes(3, 4)
+    .template({
+      metadata: { labels: { app: 'vision' }, annotations: { team: 'cv' } },
+      spec: {
+        containers: [
+          { name: 'algo', image: 'algo:1', command: ['python', 'run.py'], args: ['--fast'], env: [{ name: 'A', value: '1' }] },
+          { name: 'sidecar', image: 'side:1' },
+        ],
+        volumes: [{ name: 'data', emptyDir: {} }],
       },
-      ...overrides,
-    },
-  };
+    })
+    .spec(overrides)
+    .obj();
 }
 
 // agentCommand has a default in the controller settings: the image must win over it.

@@ -125,7 +125,7 @@ describe('WorkerPoolReconciler', () => {
     w.sync();
     const [a, b, c] = [...w.apiPods.keys()].sort();
     // one job running on a, the others finished
-    w.jobs.splice(0, w.jobs.length, { metadata: { name: 'x', namespace: 'ns' }, spec: { pool: 'gpu' }, status: { phase: 'Running', currentAttempt: { pod: a } } });
+    w.jobs.splice(0, w.jobs.length, makeJob('x').namespace('ns').pool('gpu').phase('Running').attempt(a).obj());
     const res = await w.r.reconcile('ns/gpu');
     expect(w.deleted).toEqual([]);
     expect(res?.requeueAfterMs).toBe(10_000);
@@ -184,7 +184,7 @@ describe('WorkerPoolReconciler', () => {
     await w.r.reconcile('ns/gpu');
     w.sync();
     const [a, b] = [...w.apiPods.keys()].sort();
-    w.jobs.splice(0, 2, { metadata: { name: 'x', namespace: 'ns' }, spec: { pool: 'gpu' }, status: { phase: 'Running', currentAttempt: { pod: a } } }, { metadata: { name: 'y', namespace: 'ns' }, spec: { pool: 'gpu' }, status: { phase: 'Queued' } });
+    w.jobs.splice(0, 2, makeJob('x').namespace('ns').pool('gpu').phase('Running').attempt(a).obj(), makeJob('y').namespace('ns').pool('gpu').phase('Queued').obj());
     const oldHash = workerTemplateHash(pool, settings);
     pool.spec.template = { spec: { containers: [{ name: 'a', command: ['run', '--v2'] }] } };
     pool.metadata.generation = 2;

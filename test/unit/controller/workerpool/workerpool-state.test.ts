@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { JobPhase } from '../../../../src/api/vision-job.js';
+import { makeJob } from '../../../helpers/builders.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import { busyPodsOf, classifyWorkerPod } from '../../../../src/controller/workerpod/worker-pod-state.js';
 import { WorkerIdleTracker } from '../../../../src/controller/workerpool/worker-idle-tracker.js';
@@ -60,11 +62,10 @@ describe('classifyWorkerPod', () => {
 
 describe('busyPodsOf', () => {
   it('counts Running jobs of the pool per pod', () => {
-    const job = (ns: string, p: string, phase: string, podName?: string) => ({
-      metadata: { namespace: ns },
-      spec: { pool: p },
-      status: { phase, currentAttempt: podName ? { pod: podName } : undefined },
-    });
+    const job = (ns: string, p: string, phase: JobPhase, podName?: string) => {
+      const b = makeJob(`${p}-${podName ?? phase}`).namespace(ns).pool(p).phase(phase);
+      return (podName ? b.attempt(podName) : b).obj();
+    };
     const m = busyPodsOf(
       [job('a', 'gpu', 'Running', 'w1'), job('a', 'gpu', 'Running', 'w1'), job('a', 'gpu', 'Queued', 'w2'), job('b', 'gpu', 'Running', 'w3'), job('a', 'cpu', 'Running', 'w4'), job('a', 'gpu', 'Succeeded', 'w5')],
       'a',
