@@ -11,7 +11,7 @@ import { POOL_LABEL, WORKER_LABEL } from '../workerpod/worker-pod-labels.js';
 import { busyPodsOf, classifyWorkerPod, terminatingStaleAtMs, type WorkerPodState } from '../workerpod/worker-pod-state.js';
 import { WorkerIdleTracker } from './worker-idle-tracker.js';
 import { PodExpectations } from './workerpool-expectations.js';
-import { computePoolStatus, statusChanged, type PoolCondition } from './workerpool-status.js';
+import { computePoolStatus, statusChanged } from './workerpool-status.js';
 import { planScaling, type PoolLoadCounts, type ScalingPlan } from './scaling-plan.js';
 import { effectivePoolSpec, type VisionJobView, type WorkerPoolView } from './workerpool-view.js';
 import type { PodDeathTracker } from '../workerpod/pod-death-handler.js';
