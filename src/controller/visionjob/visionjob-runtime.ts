@@ -21,6 +21,8 @@ export class VisionJobRuntime {
   private readonly recordErrors = new Map<string, unknown>();
   /** Spec validation results by uid and generation: admission passes re-check every waiting job. */
   private readonly validity = new Map<string, { generation: number | undefined; error: string | undefined }>();
+  /** False once the term stopped: the WorkerPool side's calls are refused from then on. */
+  private live = true;
 
   constructor(
     readonly ctx: ControllerContext,
@@ -29,9 +31,6 @@ export class VisionJobRuntime {
   ) {
     this.store = new VisionJobStore(ctx);
   }
-
-  /** False once the term stopped: its state must not be written any more. */
-  private live = true;
 
   jobsOfPool(poolKey: string): VisionJobObject[] {
     return jobsOfPool(this.ctx.jobs, poolKey);
