@@ -1,30 +1,93 @@
 /**
- * Set-up shared by the controller end-to-end tests: the whole sandbox (API server with the CRDs,
- * nats-server, scheduler, process kubelet running worker pods with the real agent) and
- * controllers either in-process or as child processes (to SIGKILL a leader), plus real kubectl.
- * Jobs run test/e2e/fixtures/probe-algorithm.mjs, which logs its start/end to a temp dir.
+ * The one harness of the end-to-end tests: the whole sandbox (API server with the CRDs,
+ * nats-server, scheduler, process kubelet running worker pods with the real agent, simulated
+ * autoscaler), controllers in-process, run by the sandbox, or as child processes (to SIGKILL a
+ * leader), real kubectl, and a pod recorder that sees every worker pod ever created.
+ * Probe pools run test/e2e/fixtures/probe-algorithm.mjs (logs its start/end to a temp dir);
+ * sample pools run examples/algorithms/sample-vision.mjs.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type CoreV1Event } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type CoreV1Event, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Informer } from '../../src/kube/informer.js';
 import { startController, type ControllerHandle, type StartControllerOptions } from '../../src/controller/index.js';
-import type { VisionJobObject } from '../../src/controller/manager/context-types.js';
+import type { VisionJobObject, WorkerPoolObject } from '../../src/controller/manager/context-types.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/sandbox.js';
 import { packageRoot } from '../../src/sandbox/package-root.js';
 import { JOBS_STREAM } from '../../src/queue/subjects.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-export const GROUP = 'visionq.dev';
-export const VERSION = 'v1alpha1';
-export const NS = 'default';
+import { GROUP, NS, VERSION } from './workerpool-fixtures.js';
+
+export { GROUP, NS, VERSION, samplePool } from './workerpool-fixtures.js';
 export const AGENT_COMMAND = [process.execPath, '--import', 'tsx', join(packageRoot, 'src/agent/main.ts')];
 const PROBE = 'test/e2e/fixtures/probe-algorithm.mjs';
 const exec = promisify(execFile);
+
+/** Every worker pod seen, with creation/deletion times, and the peak number alive at once. */
+export class PodRecorder {
+  readonly created = new Map<string, { at: number; pool: string }>();
+  readonly gone = new Map<string, number>();
+  readonly startedAt = new Map<string, number>();
+  readonly nodeOf = new Map<string, string>();
+  readonly hashOf = new Map<string, string>();
+  maxAlive = 0;
+  private alive = new Set<string>();
+  readonly informer: Informer<V1Pod>;
+
+  constructor(h: SandboxHandle) {
+    this.informer = new Informer<V1Pod>({ kc: h.kc, path: '/api/v1/pods', labelSelector: 'visionq.dev/pool', name: 'test-pods' });
+    this.informer.addEventHandler({
+      onAdd: (p) => this.seen(p),
+      onUpdate: (_o, p) => this.seen(p),
+      onDelete: (p) => {
+        const n = p.metadata?.name ?? '';
+        this.alive.delete(n);
+        this.gone.set(n, Date.now());
+      },
+    });
+  }
+
+  private seen(p: V1Pod): void {
+    const n = p.metadata?.name ?? '';
+    if (!this.created.has(n)) this.created.set(n, { at: Date.now(), pool: p.metadata?.labels?.['visionq.dev/pool'] ?? '' });
+    if (p.spec?.nodeName) this.nodeOf.set(n, p.spec.nodeName);
+    this.hashOf.set(n, p.metadata?.labels?.['visionq.dev/template-hash'] ?? '');
+    if (p.status?.phase === 'Running' && !this.startedAt.has(n)) this.startedAt.set(n, Date.now());
+    if (!this.gone.has(n)) {
+      this.alive.add(n);
+      this.maxAlive = Math.max(this.maxAlive, this.alive.size);
+    }
+  }
+
+  /** Peak number of pods of `pool` that existed at the same time (terminating ones included). */
+  maxAliveOf(pool: string): number {
+    const events: Array<[number, number]> = [];
+    for (const [n, c] of this.created) {
+      if (c.pool !== pool) continue;
+      events.push([c.at, 1]);
+      const g = this.gone.get(n);
+      if (g !== undefined) events.push([g, -1]);
+    }
+    events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let cur = 0;
+    let max = 0;
+    for (const [, d] of events) max = Math.max(max, (cur += d));
+    return max;
+  }
+
+  podsOf(pool: string): V1Pod[] {
+    return this.informer.store.list().filter((p) => p.metadata?.labels?.['visionq.dev/pool'] === pool);
+  }
+
+  creationsOf(pool: string): number {
+    return [...this.created.values()].filter((c) => c.pool === pool).length;
+  }
+}
 
 export interface Harness {
   sandbox: SandboxHandle;
@@ -32,6 +95,8 @@ export interface Harness {
   core: CoreV1Api;
   /** The test's own view of the jobs (never the controller's cache). */
   jobs: Informer<VisionJobObject>;
+  /** Every worker pod seen (for "never more than N"). */
+  pods: PodRecorder;
   probeDir: string;
   controllers: ControllerHandle[];
   startController(extra?: Partial<StartControllerOptions>): Promise<ControllerHandle>;
@@ -41,29 +106,52 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(opts: { nodes?: number; gpusPerNode?: number; controller?: boolean } = {}): Promise<Harness> {
-  const dir = await mkdtemp(join(tmpdir(), 'visionq-ctl-e2e-'));
+export interface HarnessOptions {
+  nodes?: number;
+  gpusPerNode?: number;
+  maxNodes?: number;
+  nodeProvisionSeconds?: number;
+  nodeScaleDownSeconds?: number;
+  /**
+   * true (default): one controller started by the harness (h.startController, metrics and
+   * health ports, fast progress writes); 'sandbox': the controller as the sandbox runs it
+   * (the WorkerPool tests); false: none yet (the test starts or spawns its own).
+   */
+  controller?: boolean | 'sandbox';
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'visionq-e2e-'));
   const probeDir = await mkdtemp(join(tmpdir(), 'visionq-probe-'));
   const logger = pino({ level: process.env.VISIONQ_TEST_LOG ?? 'silent' });
   const sandbox = await startSandbox({
     dir,
     nodes: opts.nodes ?? 2,
     gpusPerNode: opts.gpusPerNode ?? 2,
-    maxNodes: opts.nodes ?? 2,
-    nodeProvisionSeconds: 1,
-    nodeScaleDownSeconds: 600,
+    maxNodes: opts.maxNodes ?? opts.nodes ?? 2,
+    nodeProvisionSeconds: opts.nodeProvisionSeconds ?? 1,
+    nodeScaleDownSeconds: opts.nodeScaleDownSeconds ?? 600,
     logger,
+    ...(opts.controller === 'sandbox'
+      ? {
+          startController: (env: { kubeconfigPath: string; natsUrl: string }) =>
+            startController({ kubeconfig: env.kubeconfigPath, natsUrl: env.natsUrl, logger, settings: { natsUrlForWorkers: env.natsUrl, agentCommand: AGENT_COMMAND } }),
+        }
+      : {}),
   });
   const controllers: ControllerHandle[] = [];
   const children: ChildProcess[] = [];
   const jobs = new Informer<VisionJobObject>({ kc: sandbox.kc, path: `/apis/${GROUP}/${VERSION}/visionjobs`, name: 'test-jobs' });
   jobs.start();
-  await jobs.waitForSync();
+  const pods = new PodRecorder(sandbox);
+  pods.informer.start();
+  await Promise.all([jobs.waitForSync(), pods.informer.waitForSync()]);
   const h: Harness = {
     sandbox,
     custom: sandbox.kc.makeApiClient(CustomObjectsApi),
     core: sandbox.kc.makeApiClient(CoreV1Api),
     jobs,
+    pods,
     probeDir,
     controllers,
     async startController(extra = {}) {
@@ -116,17 +204,19 @@ export async function startHarness(opts: { nodes?: number; gpusPerNode?: number;
     async stop() {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       await Promise.all(controllers.map((c) => c.stop()));
+      await pods.informer.stop();
       await jobs.stop();
       await sandbox.stop();
       await rm(dir, { recursive: true, force: true });
       await rm(probeDir, { recursive: true, force: true });
     },
   };
-  if (opts.controller !== false) await h.startController();
+  if (opts.controller === undefined || opts.controller === true) await h.startController();
   return h;
 }
 
-export function poolManifest(h: Harness, name: string, spec: Record<string, unknown> = {}, gpus = 1): Record<string, unknown> {
+/** A pool running the probe algorithm (logs its runs to h.probeDir). */
+export function probePool(h: Harness, name: string, spec: Record<string, unknown> = {}, gpus = 1): Record<string, unknown> {
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'WorkerPool',
@@ -158,11 +248,12 @@ export function poolManifest(h: Harness, name: string, spec: Record<string, unkn
   };
 }
 
-export async function createPool(h: Harness, name: string, spec: Record<string, unknown> = {}, gpus = 1): Promise<void> {
-  await h.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'workerpools', body: poolManifest(h, name, spec, gpus) });
+export async function createPool(h: Harness, manifest: Record<string, unknown>): Promise<void> {
+  await h.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'workerpools', body: manifest });
 }
 
-export function jobManifest(name: string, pool: string, input: Record<string, unknown> = {}, spec: Record<string, unknown> = {}): Record<string, unknown> {
+/** A job for a probe pool: runs durationSeconds (default 1). */
+export function probeJob(name: string, pool: string, input: Record<string, unknown> = {}, spec: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'VisionJob',
@@ -171,8 +262,13 @@ export function jobManifest(name: string, pool: string, input: Record<string, un
   };
 }
 
-export async function createJob(h: Harness, name: string, pool: string, input: Record<string, unknown> = {}, spec: Record<string, unknown> = {}): Promise<void> {
-  await h.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'visionjobs', body: jobManifest(name, pool, input, spec) });
+/** A job with exactly this input (sample pools). */
+export function sampleJob(name: string, pool: string, input: Record<string, unknown>): Record<string, unknown> {
+  return { apiVersion: `${GROUP}/${VERSION}`, kind: 'VisionJob', metadata: { name, namespace: NS }, spec: { pool, input } };
+}
+
+export async function createJob(h: Harness, manifest: Record<string, unknown>): Promise<void> {
+  await h.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'visionjobs', body: manifest });
 }
 
 export async function deleteJob(h: Harness, name: string): Promise<void> {
@@ -277,3 +373,63 @@ export async function messageInStream(h: Harness, seq: number): Promise<boolean>
     return false;
   }
 }
+
+export async function getPool(h: Harness, name: string): Promise<WorkerPoolObject> {
+  return (await h.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'workerpools', name })) as WorkerPoolObject;
+}
+
+export async function patchPool(h: Harness, name: string, body: Record<string, unknown>): Promise<void> {
+  await h.custom.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, namespace: NS, plural: 'workerpools', name, body },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+export function jobsOf(h: Harness, pool: string): VisionJobObject[] {
+  return h.jobs.store.list().filter((j) => j.spec.pool === pool);
+}
+
+export async function waitAllSucceeded(h: Harness, names: string[], timeoutMs: number): Promise<VisionJobObject[]> {
+  return waitFor(
+    () => {
+      const js = names.map((n) => h.jobs.store.get(`${NS}/${n}`));
+      const bad = js.find((j) => j?.status?.phase === 'Failed' || j?.status?.phase === 'Cancelled');
+      if (bad) throw new Error(`job ${bad.metadata.name} ended ${bad.status?.phase}: ${JSON.stringify(bad.status)}`);
+      return js.every((j) => j?.status?.phase === 'Succeeded') ? (js as VisionJobObject[]) : undefined;
+    },
+    { timeoutMs, intervalMs: 100, message: `jobs ${names.join(',')} Succeeded` },
+  );
+}
+
+/** The largest number of jobs whose [startTime, completionTime] overlap. */
+export function maxConcurrentRuns(jobs: VisionJobObject[]): number {
+  const ev: Array<[number, number]> = [];
+  for (const j of jobs) {
+    const s = Date.parse(j.status?.startTime ?? '');
+    const e = Date.parse(j.status?.completionTime ?? '');
+    if (!Number.isFinite(s) || !Number.isFinite(e)) continue;
+    ev.push([s, 1], [e, -1]);
+  }
+  ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let cur = 0;
+  let max = 0;
+  for (const [, d] of ev) max = Math.max(max, (cur += d));
+  return max;
+}
+
+export async function eventsFor(h: Harness, kind: string, name: string): Promise<CoreV1Event[]> {
+  const list = await h.core.listNamespacedEvent({ namespace: NS });
+  return list.items.filter((e) => e.involvedObject?.kind === kind && e.involvedObject?.name === name);
+}
+
+export async function nodes(h: Harness): Promise<V1Node[]> {
+  return (await h.core.listNode()).items;
+}
+
+/** attempts / failures / disruptions with absent counters read as 0. */
+export function counts(j: VisionJobObject): { phase?: string; attempts: number; failures: number; disruptions: number } {
+  return { phase: j.status?.phase, attempts: j.status?.attempts ?? 0, failures: j.status?.failures ?? 0, disruptions: j.status?.disruptions ?? 0 };
+}
+
+/** The test-side name of a VisionJob as read back (the controller's own type). */
+export type JobObject = VisionJobObject;
