@@ -7,7 +7,7 @@
  * Run: npx tsx bench/controller-scale.ts   (BENCH_JOBS default 10000)
  */
 import { readFile } from 'node:fs/promises';
-import { createJob, createPool, startHarness } from '../test/e2e/controller-harness.js';
+import { createJob, createPool, startHarness, probePool, probeJob } from '../test/e2e/harness.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { writeResult } from './controller-bench-util.js';
@@ -35,14 +35,14 @@ try {
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, { timeoutMs: 60_000, message: 'controller ready' });
   const idleRss = await rssMb();
   // At capacity: one job is published (its worker can never be scheduled), the rest wait.
-  await createPool(h, 'big', { minReplicas: 0, maxReplicas: 1 }, 64);
+  await createPool(h, probePool(h, 'big', { minReplicas: 0, maxReplicas: 1 }, 64));
   const t0 = Date.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       while (next < jobs) {
         const i = next++;
-        await createJob(h, `s-${i}`, 'big', { video: `v-${i}.mp4` });
+        await createJob(h, probeJob(`s-${i}`, 'big', { video: `v-${i}.mp4` }));
       }
     }),
   );

@@ -4,7 +4,7 @@
  * algorithm measured itself (sum of its run times) divided by the slots.
  * Run: npx tsx bench/controller-throughput.ts   (BENCH_JOBS default 2000, BENCH_DURATION s default 0.5)
  */
-import { createJob, createPool, maxConcurrent, probeRuns, startHarness, waitAll } from '../test/e2e/controller-harness.js';
+import { createJob, createPool, maxConcurrent, probeRuns, startHarness, waitAll, probePool, probeJob } from '../test/e2e/harness.js';
 import { writeResult } from './controller-bench-util.js';
 
 const jobs = Number(process.env.BENCH_JOBS ?? 2000);
@@ -12,13 +12,13 @@ const duration = Number(process.env.BENCH_DURATION ?? 0.5);
 const slots = 20;
 const h = await startHarness({ nodes: 2, gpusPerNode: 2 });
 try {
-  await createPool(h, 'tput', { minReplicas: 4, maxReplicas: 4, slotsPerWorker: 5 });
+  await createPool(h, probePool(h, 'tput', { minReplicas: 4, maxReplicas: 4, slotsPerWorker: 5 }));
   const names = Array.from({ length: jobs }, (_, i) => `t-${i}`);
   const t0 = Date.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
-      while (next < names.length) await createJob(h, names[next++]!, 'tput', { durationSeconds: duration });
+      while (next < names.length) await createJob(h, probeJob(names[next++]!, 'tput', { durationSeconds: duration }));
     }),
   );
   const created = Date.now();

@@ -1,5 +1,5 @@
 /** Helpers of the scaling benchmarks: a job phase observer, percentiles, result files. */
-import type { Harness } from '../test/e2e/workerpool-harness.js';
+import type { Harness, JobObject } from '../test/e2e/harness.js';
 
 import { percentile } from './report-util.js';
 
@@ -10,11 +10,12 @@ export class PhaseObserver {
   readonly seen = new Map<string, Map<string, number>>();
 
   constructor(h: Harness) {
-    const record = (j: { metadata: { name: string }; status?: { phase?: string } }): void => {
+    const record = (j: JobObject): void => {
       const phase = j.status?.phase;
       if (!phase) return;
-      let m = this.seen.get(j.metadata.name);
-      if (!m) this.seen.set(j.metadata.name, (m = new Map()));
+      const name = j.metadata.name ?? '';
+      let m = this.seen.get(name);
+      if (!m) this.seen.set(name, (m = new Map()));
       if (!m.has(phase)) m.set(phase, Date.now());
     };
     h.jobs.addEventHandler({ onAdd: record, onUpdate: (_o, j) => record(j) });

@@ -3,7 +3,7 @@
  * bursts with pauses; reports worker pod creations per job, peak pods, disruptions and the time
  * from the last job's end to the pool at zero. Run: npx tsx bench/scaling-churn.ts
  */
-import { counts, createJob, createPool, poolManifest, startHarness, waitAllSucceeded } from '../test/e2e/workerpool-harness.js';
+import { counts, createJob, createPool, samplePool, startHarness, waitAllSucceeded, sampleJob } from '../test/e2e/harness.js';
 import { mulberry32, randomArrivals } from '../test/e2e/workerpool-fixtures.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { writeResult } from './scaling-bench-util.js';
@@ -11,9 +11,9 @@ import { writeResult } from './scaling-bench-util.js';
 const seed = Number(process.env.BENCH_SEED ?? 42);
 const scaleDownDelaySeconds = Number(process.env.BENCH_SCALE_DOWN_DELAY ?? 2);
 const maxReplicas = 6;
-const h = await startHarness({ nodes: 3, maxNodes: 6, nodeProvisionSeconds: 1, nodeScaleDownSeconds: 2 });
+const h = await startHarness({ nodes: 3, maxNodes: 6, nodeProvisionSeconds: 1, nodeScaleDownSeconds: 2, gpusPerNode: 1, controller: 'sandbox' });
 try {
-  await createPool(h, poolManifest('churn', { maxReplicas, scaleDownDelaySeconds }));
+  await createPool(h, samplePool('churn', { maxReplicas, scaleDownDelaySeconds }));
   const plan = randomArrivals(mulberry32(seed), { bursts: 8, jobsPerBurst: [3, 12], durationSeconds: [0.3, 4], pauseMs: [1_000, 10_000], prefix: 'churn' });
   const names: string[] = [];
   const t0 = Date.now();
@@ -21,7 +21,7 @@ try {
     if (step.kind === 'pause') await new Promise((r) => setTimeout(r, step.ms));
     else {
       names.push(step.name);
-      await createJob(h, step.name, 'churn', { video: step.name, durationSeconds: step.durationSeconds });
+      await createJob(h, sampleJob(step.name, 'churn', { video: step.name, durationSeconds: step.durationSeconds }));
     }
   }
   const done = await waitAllSucceeded(h, names, 300_000);

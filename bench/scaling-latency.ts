@@ -3,22 +3,22 @@
  * time from creating a VisionJob to (a) the job being admitted (Queued), (b) the worker pod
  * being created, (c) the pod running, (d) the job running. Run: npx tsx bench/scaling-latency.ts
  */
-import { createJob, createPool, poolManifest, startHarness } from '../test/e2e/workerpool-harness.js';
+import { createJob, createPool, samplePool, startHarness, sampleJob } from '../test/e2e/harness.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { PhaseObserver, summary, writeResult } from './scaling-bench-util.js';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 8);
-const h = await startHarness({ nodes: 2, maxNodes: 2 });
+const h = await startHarness({ nodes: 2, maxNodes: 2, gpusPerNode: 1, nodeScaleDownSeconds: 2, controller: 'sandbox' });
 try {
   const phases = new PhaseObserver(h);
-  await createPool(h, poolManifest('latency', { maxReplicas: 1, scaleDownDelaySeconds: 1 }));
+  await createPool(h, samplePool('latency', { maxReplicas: 1, scaleDownDelaySeconds: 1 }));
   const rows = { admitted: [] as number[], podCreated: [] as number[], podRunning: [] as number[], jobRunning: [] as number[] };
   for (let i = 0; i < iterations; i++) {
     await waitFor(() => h.pods.podsOf('latency').length === 0, { timeoutMs: 60_000, message: 'pool at zero' });
     const before = new Set(h.pods.created.keys());
     const name = `lat-${i}`;
     const t0 = Date.now();
-    await createJob(h, name, 'latency', { video: name, durationSeconds: 0.2 });
+    await createJob(h, sampleJob(name, 'latency', { video: name, durationSeconds: 0.2 }));
     await waitFor(() => phases.at(name, 'Succeeded'), { timeoutMs: 60_000, message: `${name} Succeeded` });
     const pod = [...h.pods.created.keys()].find((p) => !before.has(p) && h.pods.created.get(p)?.pool === 'latency');
     if (!pod) throw new Error('no worker pod was created');

@@ -5,12 +5,12 @@
  * is there (minReplicas 2), or the replacement pod must be created first (maxReplicas 1).
  * Run: npx tsx bench/scaling-worker-loss.ts
  */
-import { createJob, createPool, NS, poolManifest, startHarness } from '../test/e2e/workerpool-harness.js';
+import { createJob, createPool, NS, samplePool, startHarness, sampleJob } from '../test/e2e/harness.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { summary, writeResult } from './scaling-bench-util.js';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 5);
-const h = await startHarness({ nodes: 3, maxNodes: 3 });
+const h = await startHarness({ nodes: 3, maxNodes: 3, gpusPerNode: 1, nodeScaleDownSeconds: 2, controller: 'sandbox' });
 try {
   const cases = [
     { pool: 'spare', spec: { minReplicas: 2, maxReplicas: 2 } },
@@ -18,11 +18,11 @@ try {
   ];
   const table: Record<string, ReturnType<typeof summary>> = {};
   for (const c of cases) {
-    await createPool(h, poolManifest(c.pool, { ...c.spec, ackWaitSeconds: 300, scaleDownDelaySeconds: 30 }));
+    await createPool(h, samplePool(c.pool, { ...c.spec, ackWaitSeconds: 300, scaleDownDelaySeconds: 30 }));
     const samples: number[] = [];
     for (let i = 0; i < iterations; i++) {
       const name = `${c.pool}-${i}`;
-      await createJob(h, name, c.pool, { video: name, durationSeconds: 30 });
+      await createJob(h, sampleJob(name, c.pool, { video: name, durationSeconds: 30 }));
       const first = await waitFor(
         () => {
           const j = h.jobs.store.get(`${NS}/${name}`);

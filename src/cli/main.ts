@@ -7,7 +7,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   sandbox: async () => (await import('../sandbox/sandbox-command.js')).sandboxCommand,
-  controller: async () => (await import('../controller/manager.js')).controllerCommand,
+  controller: async () => (await import('../controller/index.js')).controllerCommand,
   agent: async () => (await import('../agent/agent-command.js')).agentCommand,
   dashboard: async () => (await import('../dashboard/dashboard-command.js')).dashboardCommand,
 };

@@ -2,7 +2,6 @@ export * from './api-errors.js';
 export * from '../lib/backoff.js';
 export * from '../lib/clock.js';
 export * from './controller-loop.js';
-export * from './enqueue-handlers.js';
 export * from './event-recorder.js';
 export * from './informer.js';
 export * from './kube-clients.js';

@@ -1,10 +1,15 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 
-/** `namespace/name` for namespaced objects, `name` for cluster-scoped ones (client-go's key). */
-export function objectKey(obj: KubernetesObject): string {
-  const ns = obj.metadata?.namespace;
-  const name = obj.metadata?.name ?? '';
-  return ns ? `${ns}/${name}` : name;
+/**
+ * `namespace/name` for namespaced objects, `name` for cluster-scoped ones (client-go's key): the
+ * one key of an object everywhere (informer caches, work queues, the controller's maps).
+ */
+export function namespacedKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+export function objectKey(obj: { metadata?: { namespace?: string; name?: string } }): string {
+  return namespacedKey(obj.metadata?.namespace, obj.metadata?.name ?? '');
 }
 
 export function splitKey(key: string): { namespace?: string; name: string } {
@@ -28,7 +33,7 @@ export class ObjectStore<T extends KubernetesObject> {
   }
 
   getByName(namespace: string | undefined, name: string): T | undefined {
-    return this.items.get(namespace ? `${namespace}/${name}` : name);
+    return this.items.get(namespacedKey(namespace, name));
   }
 
   list(): T[] {

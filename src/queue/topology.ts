@@ -12,7 +12,7 @@ import {
 import { nanos } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { isConsumerNotFound, isMessageNotFound, isStreamNotFound } from './errors.js';
-import { ATTEMPTS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, JOBS_STREAM, JOBS_SUBJECT_PREFIX, consumerName, jobSubject } from './subjects.js';
+import { ATTEMPTS_BUCKET, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX, JOBS_STREAM, JOBS_SUBJECT_PREFIX, consumerName, eventsWildcard, jobSubject } from './subjects.js';
 
 export interface StreamsOptions {
   /** Size limit of the jobs stream (DiscardNew: a full queue rejects publishes). Default 256 MiB. */
@@ -132,6 +132,28 @@ export async function deletePoolConsumer(jsm: JetStreamManager, namespace: strin
     if (isConsumerNotFound(err) || isStreamNotFound(err)) return false;
     throw err;
   }
+}
+
+/**
+ * The controller's durable consumer of VISIONQ_EVENTS (every job event, explicit acks, never
+ * given up on). Created when missing; an existing one is left as it is.
+ */
+export async function ensureEventsConsumer(jsm: JetStreamManager, durable: string, ackWaitMs: number, maxAckPending: number): Promise<void> {
+  try {
+    await jsm.consumers.info(EVENTS_STREAM, durable);
+    return;
+  } catch (err) {
+    if (!isConsumerNotFound(err)) throw err;
+  }
+  await jsm.consumers.add(EVENTS_STREAM, {
+    durable_name: durable,
+    filter_subject: eventsWildcard(),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(ackWaitMs),
+    max_ack_pending: maxAckPending,
+    max_deliver: -1,
+  });
 }
 
 /** Removes a queued (not yet acked) job from the jobs stream, e.g. when it is cancelled; false if gone. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { startController } from '../controller/manager.js';
+import { startController } from '../controller/index.js';
 import type { SandboxEnvironment } from './sandbox.js';
 import { packageRoot } from './package-root.js';
 

@@ -7,7 +7,7 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { connectNats } from '../../src/queue/connect.js';
 import { JOBS_STREAM } from '../../src/queue/subjects.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { condition, createJob, createPool, job, NS, startHarness, waitAll, waitPhase, type Harness } from './controller-harness.js';
+import { condition, createJob, createPool, job, NS, startHarness, waitAll, waitPhase, type Harness, probePool, probeJob } from './harness.js';
 
 const RANK: Record<string, number> = { Pending: 0, Queued: 1, Running: 2, Succeeded: 3, Failed: 3, Cancelled: 3 };
 
@@ -48,9 +48,9 @@ describe('controller e2e: high availability and faults', () => {
     };
     const first = await waitFor(holder, { timeoutMs: 30_000, message: 'a leader' });
     const phases = recordPhases(h);
-    await createPool(h, 'ha', { minReplicas: 2, maxReplicas: 2 });
+    await createPool(h, probePool(h, 'ha', { minReplicas: 2, maxReplicas: 2 }));
     const names = Array.from({ length: 6 }, (_, i) => `ha-${i + 1}`);
-    for (const n of names) await createJob(h, n, 'ha', { durationSeconds: 2 });
+    for (const n of names) await createJob(h, probeJob(n, 'ha', { durationSeconds: 2 }));
     await waitFor(() => names.some((n) => job(h!, n)?.status?.phase === 'Running'), { timeoutMs: 60_000, message: 'a job running' });
 
     const leader = first.startsWith('ctl-a') ? a : b;
@@ -88,31 +88,31 @@ describe('controller e2e: high availability and faults', () => {
     expect((await fetch(`${second.healthUrl}/readyz`)).status).toBe(200);
     expect(await (await fetch(`${second.metricsUrl}/metrics`)).text()).toContain('visionq_controller_leader 0');
 
-    await createPool(h, 'handover', { minReplicas: 1, maxReplicas: 1 });
-    await createJob(h, 'ho-1', 'handover', { durationSeconds: 2 });
+    await createPool(h, probePool(h, 'handover', { minReplicas: 1, maxReplicas: 1 }));
+    await createJob(h, probeJob('ho-1', 'handover', { durationSeconds: 2 }));
     await waitPhase(h, 'ho-1', 'Running', 60_000);
     const stoppedAt = Date.now();
     await first.stop();
     // Released, not expired: far sooner than the 15 s lease duration.
     await waitFor(() => second.isLeader(), { timeoutMs: 10_000, message: 'second leads' });
     expect(Date.now() - stoppedAt).toBeLessThan(15_000);
-    await createJob(h, 'ho-2', 'handover', { durationSeconds: 0.5 });
+    await createJob(h, probeJob('ho-2', 'handover', { durationSeconds: 0.5 }));
     await waitAll(h, ['ho-1', 'ho-2'], 'Succeeded', 60_000);
   });
 
   it('NATS down for 10 s: new jobs wait with a NatsUnavailable condition, then everything finishes', async () => {
     h = await startHarness({ nodes: 2, gpusPerNode: 2 });
     const ctl = h.controllers[0]!;
-    await createPool(h, 'nq', { minReplicas: 2, maxReplicas: 2 });
-    await createJob(h, 'before-1', 'nq', { durationSeconds: 4 });
-    await createJob(h, 'before-2', 'nq', { durationSeconds: 4 });
+    await createPool(h, probePool(h, 'nq', { minReplicas: 2, maxReplicas: 2 }));
+    await createJob(h, probeJob('before-1', 'nq', { durationSeconds: 4 }));
+    await createJob(h, probeJob('before-2', 'nq', { durationSeconds: 4 }));
     await waitPhase(h, 'before-1', 'Running', 60_000);
     await waitPhase(h, 'before-2', 'Running', 60_000);
 
     const downAt = Date.now();
     await h.sandbox.nats.stop();
     await waitFor(() => !ctl.ready(), { message: 'controller not ready without NATS' });
-    await createJob(h, 'during', 'nq', { durationSeconds: 1 });
+    await createJob(h, probeJob('during', 'nq', { durationSeconds: 1 }));
     await waitFor(() => condition(job(h!, 'during'), 'Pending')?.reason === 'NatsUnavailable', { timeoutMs: 15_000, message: 'during: NatsUnavailable' });
     expect(job(h, 'during')?.status?.phase).toBe('Pending');
     // The outage itself is the scenario: keep NATS down for 10 s in total.
@@ -126,22 +126,22 @@ describe('controller e2e: high availability and faults', () => {
 
   it('NATS restarted without its store: streams and consumers are re-created and new jobs finish', async () => {
     h = await startHarness({ nodes: 1, gpusPerNode: 1 });
-    await createPool(h, 'wiped', { minReplicas: 1, maxReplicas: 1 });
-    await createJob(h, 'wipe-before', 'wiped', { durationSeconds: 1 });
+    await createPool(h, probePool(h, 'wiped', { minReplicas: 1, maxReplicas: 1 }));
+    await createJob(h, probeJob('wipe-before', 'wiped', { durationSeconds: 1 }));
     await waitAll(h, ['wipe-before'], 'Succeeded', 60_000);
 
     await h.sandbox.nats.stop();
     await rm(join(h.sandbox.dir, 'nats'), { recursive: true, force: true });
     await h.sandbox.nats.start();
 
-    await createJob(h, 'wipe-after', 'wiped', { durationSeconds: 1 });
+    await createJob(h, probeJob('wipe-after', 'wiped', { durationSeconds: 1 }));
     await waitAll(h, ['wipe-after'], 'Succeeded', 90_000);
   });
 
   it('recovers by itself from API 500s and dropped / expired watches', async () => {
     h = await startHarness({ nodes: 2, gpusPerNode: 2 });
-    await createPool(h, 'flaky-api', { minReplicas: 2, maxReplicas: 2 });
-    await createJob(h, 'api-1', 'flaky-api', { durationSeconds: 2 });
+    await createPool(h, probePool(h, 'flaky-api', { minReplicas: 2, maxReplicas: 2 }));
+    await createJob(h, probeJob('api-1', 'flaky-api', { durationSeconds: 2 }));
     await waitPhase(h, 'api-1', 'Running', 60_000);
     // Fault switches exist only on the in-memory API server; this file is a memory-tier suite.
     const api = h.sandbox.api;
@@ -150,11 +150,11 @@ describe('controller e2e: high availability and faults', () => {
     faults.failNext({ count: 40, status: 500, path: /visionjobs/ });
     faults.dropWatches();
     faults.expireWatches({ count: 2 });
-    await createJob(h, 'api-2', 'flaky-api', { durationSeconds: 1 }).catch(async () => {
+    await createJob(h, probeJob('api-2', 'flaky-api', { durationSeconds: 1 })).catch(async () => {
       // The create itself may hit an injected 500: retry once the burst is over.
       await waitFor(async () => {
         try {
-          await createJob(h!, 'api-2', 'flaky-api', { durationSeconds: 1 });
+          await createJob(h!, probeJob('api-2', 'flaky-api', { durationSeconds: 1 }));
           return true;
         } catch (err) {
           return (err as { code?: number }).code === 409;

@@ -1,37 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS_STREAM, consumerName, maxDeliveriesAdvisorySubject } from '../../src/queue/subjects.js';
 import { waitFor } from '../helpers/wait-for.js';
-import {
-  condition,
-  createJob,
-  createPool,
-  deleteJob,
-  eventsOf,
-  job,
-  messageInStream,
-  NS,
-  patchJob,
-  probeRuns,
-  startHarness,
-  waitAll,
-  waitPhase,
-  type Harness,
-} from './controller-harness.js';
+import { condition, createJob, createPool, deleteJob, eventsOf, job, messageInStream, NS, patchJob, probeRuns, startHarness, waitAll, waitPhase, type Harness, probePool, probeJob } from './harness.js';
 
 describe('controller e2e: VisionJob lifecycle', () => {
   let h: Harness;
 
   beforeAll(async () => {
     h = await startHarness({ nodes: 2, gpusPerNode: 2 });
-    await createPool(h, 'gpu', { minReplicas: 2, maxReplicas: 2 });
+    await createPool(h, probePool(h, 'gpu', { minReplicas: 2, maxReplicas: 2 }));
   });
   afterAll(async () => {
     await h?.stop();
   });
 
   it('runs jobs to Succeeded with their result; kubectl wait, describe and get work', async () => {
-    await createJob(h, 'ok-1', 'gpu', { video: 'a.mp4' });
-    await createJob(h, 'ok-2', 'gpu', { video: 'b.mp4' });
+    await createJob(h, probeJob('ok-1', 'gpu', { video: 'a.mp4' }));
+    await createJob(h, probeJob('ok-2', 'gpu', { video: 'b.mp4' }));
     const wait = await h.kubectl('wait', '--for=condition=Succeeded', 'vj/ok-1', 'vj/ok-2', '--timeout=60s');
     expect(wait.code, wait.stderr).toBe(0);
     const [a, b] = await waitAll(h, ['ok-1', 'ok-2'], 'Succeeded');
@@ -59,7 +44,7 @@ describe('controller e2e: VisionJob lifecycle', () => {
   });
 
   it('retries a transient failure and succeeds on a later attempt', async () => {
-    await createJob(h, 'flaky', 'gpu', { failMode: 'transient', failAttempts: 1 });
+    await createJob(h, probeJob('flaky', 'gpu', { failMode: 'transient', failAttempts: 1 }));
     const j = await waitPhase(h, 'flaky', 'Succeeded', 60_000);
     expect(j.status).toMatchObject({ failures: 1, attempts: 2 });
     expect(j.status?.result).toMatchObject({ attempt: 2 });
@@ -71,7 +56,7 @@ describe('controller e2e: VisionJob lifecycle', () => {
   });
 
   it('fails a permanently failing job with the exit code in its condition', async () => {
-    await createJob(h, 'broken', 'gpu', { failMode: 'permanent' });
+    await createJob(h, probeJob('broken', 'gpu', { failMode: 'permanent' }));
     const j = await waitPhase(h, 'broken', 'Failed', 60_000);
     const c = condition(j, 'Failed');
     expect(c).toMatchObject({ status: 'True', reason: 'PermanentFailure' });
@@ -82,7 +67,7 @@ describe('controller e2e: VisionJob lifecycle', () => {
 
   it('fails an invalid job with a condition naming the field', async () => {
     // 64 KiB is the input bound; a CRD schema cannot express it, so the API server accepts it.
-    await createJob(h, 'too-big', 'gpu', { blob: 'x'.repeat(70_000) });
+    await createJob(h, probeJob('too-big', 'gpu', { blob: 'x'.repeat(70_000) }));
     const j = await waitPhase(h, 'too-big', 'Failed');
     const c = condition(j, 'Failed');
     expect(c).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
@@ -91,8 +76,8 @@ describe('controller e2e: VisionJob lifecycle', () => {
   });
 
   it('says why a job waits: pool missing, suspended', async () => {
-    await createJob(h, 'no-pool', 'nope');
-    await createJob(h, 'held', 'gpu', {}, { suspend: true });
+    await createJob(h, probeJob('no-pool', 'nope'));
+    await createJob(h, probeJob('held', 'gpu', {}, { suspend: true }));
     await waitFor(() => condition(job(h, 'no-pool'), 'Pending')?.reason === 'PoolNotFound', { message: 'PoolNotFound' });
     expect(condition(job(h, 'no-pool'), 'Pending')?.message).toContain('"nope"');
     await waitFor(() => condition(job(h, 'held'), 'Pending')?.reason === 'Suspended', { message: 'Suspended' });
@@ -103,7 +88,7 @@ describe('controller e2e: VisionJob lifecycle', () => {
   });
 
   it('deleting a running job stops its process and the job is gone', async () => {
-    await createJob(h, 'long', 'gpu', { durationSeconds: 60 });
+    await createJob(h, probeJob('long', 'gpu', { durationSeconds: 60 }));
     await waitPhase(h, 'long', 'Running', 30_000);
     await waitFor(async () => (await probeRuns(h)).some((r) => r.job === 'long'), { message: 'long started' });
     const del = await h.kubectl('delete', 'vj', 'long', '--timeout=30s');
@@ -117,8 +102,8 @@ describe('controller e2e: VisionJob lifecycle', () => {
 
   it('deleting a queued job removes it from the stream', async () => {
     // Worker pods of this pool can never be scheduled (no node has 64 GPUs): its jobs stay queued.
-    await createPool(h, 'stuck', { minReplicas: 0, maxReplicas: 1 }, 64);
-    await createJob(h, 'queued', 'stuck');
+    await createPool(h, probePool(h, 'stuck', { minReplicas: 0, maxReplicas: 1 }, 64));
+    await createJob(h, probeJob('queued', 'stuck'));
     const j = await waitPhase(h, 'queued', 'Queued');
     const seq = j.status?.queueSequence;
     expect(seq).toBeGreaterThan(0);
@@ -130,7 +115,7 @@ describe('controller e2e: VisionJob lifecycle', () => {
   });
 
   it('suspending a queued job takes it out of the stream; resuming queues it again', async () => {
-    await createJob(h, 'pausable', 'stuck');
+    await createJob(h, probeJob('pausable', 'stuck'));
     const queued = await waitPhase(h, 'pausable', 'Queued');
     const seq = queued.status!.queueSequence!;
     expect(await messageInStream(h, seq)).toBe(true);
@@ -147,8 +132,8 @@ describe('controller e2e: VisionJob lifecycle', () => {
 
   it('deleting the pool of a queued job takes it out of the stream and holds it until the pool is back', async () => {
     // Unschedulable workers (64 GPUs) keep the job Queued with its message in the stream.
-    await createPool(h, 'doomed', { minReplicas: 0, maxReplicas: 1 }, 64);
-    await createJob(h, 'orphaned', 'doomed');
+    await createPool(h, probePool(h, 'doomed', { minReplicas: 0, maxReplicas: 1 }, 64));
+    await createJob(h, probeJob('orphaned', 'doomed'));
     const queued = await waitPhase(h, 'orphaned', 'Queued');
     const seq = queued.status!.queueSequence!;
     expect(await messageInStream(h, seq)).toBe(true);
@@ -161,12 +146,12 @@ describe('controller e2e: VisionJob lifecycle', () => {
     expect((await eventsOf(h, 'orphaned')).map((e) => e.reason)).toContain('PoolDeleted');
 
     // A pool of that name that can run it: the job is queued again and finishes.
-    await createPool(h, 'doomed', { minReplicas: 0, maxReplicas: 1 });
+    await createPool(h, probePool(h, 'doomed', { minReplicas: 0, maxReplicas: 1 }));
     await waitPhase(h, 'orphaned', 'Succeeded', 60_000);
   });
 
   it('a MAX_DELIVERIES advisory fails the job and removes the dead message', async () => {
-    await createJob(h, 'dead-letter', 'stuck');
+    await createJob(h, probeJob('dead-letter', 'stuck'));
     const j = await waitPhase(h, 'dead-letter', 'Queued');
     const seq = j.status!.queueSequence!;
     const { nc, jsm } = h.controllers[0]!.ctx.nats.current()!;
@@ -187,7 +172,7 @@ describe('controller e2e: VisionJob lifecycle', () => {
   });
 
   it('deletes a finished job after ttlSecondsAfterFinished', async () => {
-    await createJob(h, 'short-lived', 'gpu', { durationSeconds: 0.5 }, { ttlSecondsAfterFinished: 1 });
+    await createJob(h, probeJob('short-lived', 'gpu', { durationSeconds: 0.5 }, { ttlSecondsAfterFinished: 1 }));
     await waitPhase(h, 'short-lived', 'Succeeded', 30_000);
     await waitFor(() => !job(h, 'short-lived'), { timeoutMs: 15_000, message: 'short-lived deleted after its TTL' });
   });

@@ -4,13 +4,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Informer } from '../../src/kube/informer.js';
 import { makeClients } from '../../src/kube/kube-clients.js';
-import type { VisionJobObject } from '../../src/controller/context-types.js';
-import { VisionJobStore } from '../../src/controller/visionjob-store.js';
+import type { VisionJobObject } from '../../src/controller/manager/context-types.js';
+import { VisionJobStore } from '../../src/controller/visionjob/visionjob-store.js';
 import { installCrds, readCrds } from '../../src/sandbox/crd-installer.js';
 import { packageRoot } from '../../src/sandbox/package-root.js';
 import { startSandboxApi, type SandboxApi } from '../helpers/sandbox-api.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { GROUP, jobManifest, NS, VERSION } from './controller-harness.js';
+import { GROUP, probeJob, NS, VERSION } from './harness.js';
 
 describe('controller: VisionJob status store against the sandbox API server', () => {
   let api: SandboxApi;
@@ -34,7 +34,7 @@ describe('controller: VisionJob status store against the sandbox API server', ()
 
   it('applies concurrent status mutations without losing one (409 → re-read → re-apply)', async () => {
     const custom = api.kc.makeApiClient(CustomObjectsApi);
-    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'visionjobs', body: jobManifest('counter', 'p') });
+    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'visionjobs', body: probeJob('counter', 'p') });
     await waitFor(() => informer.store.get(`${NS}/counter`), { message: 'cached' });
     const bump = (s: VisionJobStore) =>
       s.updateStatus(`${NS}/counter`, (j) => ({ ...(j.status ?? {}), attempts: (j.status?.attempts ?? 0) + 1 }));

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboardServer, type DashboardServer } from '../../src/dashboard/dashboard-server.js';
 import { launchChromium, type Browser, type PageGlobals } from '../helpers/chromium.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { condition, createPool, job, jobManifest, NS, poolManifest, startHarness, waitPhase, type Harness } from './controller-harness.js';
+import { condition, createPool, job, probeJob, NS, probePool, startHarness, waitPhase, type Harness } from './harness.js';
 
 let h: Harness;
 let browser: Browser;
@@ -55,9 +55,9 @@ const row = (name: string) => `[data-job="${NS}/${name}"]`;
 
 describe('dashboard in Chromium', () => {
   it('shows a job applied with kubectl, its progress moving, then Succeeded, with its detail page', async () => {
-    await kubectlApply(poolManifest(h, 'dash-a', { minReplicas: 1, maxReplicas: 1 }));
+    await kubectlApply(probePool(h, 'dash-a', { minReplicas: 1, maxReplicas: 1 }));
     const page = await open(readOnly);
-    await kubectlApply(jobManifest('dash-ok', 'dash-a', { durationSeconds: 8 }));
+    await kubectlApply(probeJob('dash-ok', 'dash-a', { durationSeconds: 8 }));
     await page.waitForSelector(row('dash-ok'));
 
     // Every percent the bar showed until the job succeeded, recorded in the page on each DOM change.
@@ -95,9 +95,9 @@ describe('dashboard in Chromium', () => {
   });
 
   it('shows the reason of a failed job', async () => {
-    await kubectlApply(poolManifest(h, 'dash-f', { minReplicas: 1, maxReplicas: 1 }));
+    await kubectlApply(probePool(h, 'dash-f', { minReplicas: 1, maxReplicas: 1 }));
     const page = await open(readOnly);
-    await kubectlApply(jobManifest('dash-bad', 'dash-f', { durationSeconds: 1, failMode: 'permanent' }));
+    await kubectlApply(probeJob('dash-bad', 'dash-f', { durationSeconds: 1, failMode: 'permanent' }));
     await waitPhase(h, 'dash-bad', 'Failed', 60_000);
     const reason = condition(job(h, 'dash-bad'), 'Failed')!.reason!;
     expect(reason).not.toBe('');
@@ -115,13 +115,13 @@ describe('dashboard in Chromium', () => {
   });
 
   it('follows a pool scaling up', async () => {
-    await createPool(h, 'dash-s', { minReplicas: 1, maxReplicas: 2 });
+    await createPool(h, probePool(h, 'dash-s', { minReplicas: 1, maxReplicas: 2 }));
     const page = await open(readOnly);
     const pool = `[data-pool="${NS}/dash-s"]`;
     await page.waitForSelector(pool);
     expect(await page.locator(`${pool} [data-field="capacity"]`).textContent()).toContain('/2');
     await page.waitForFunction((sel) => (globalThis as unknown as PageGlobals).document.querySelector(`${sel} [data-field="replicas"]`)?.textContent?.startsWith('1 '), pool);
-    for (const n of ['dash-s1', 'dash-s2']) await kubectlApply(jobManifest(n, 'dash-s', { durationSeconds: 10 }));
+    for (const n of ['dash-s1', 'dash-s2']) await kubectlApply(probeJob(n, 'dash-s', { durationSeconds: 10 }));
     // Two running jobs need the second worker: the row follows the pool's status to 2 busy.
     await page.waitForFunction((sel) => (globalThis as unknown as PageGlobals).document.querySelector(`${sel} [data-field="busy"]`)?.textContent === '2', pool, { timeout: 60_000 });
     expect(await page.locator(`${pool} [data-field="replicas"]`).textContent()).toMatch(/^2 /);
@@ -131,8 +131,8 @@ describe('dashboard in Chromium', () => {
   });
 
   it('has no cancel by default (the API answers 403) and cancels with allowCancel', async () => {
-    await createPool(h, 'dash-c', { minReplicas: 1, maxReplicas: 1 });
-    await kubectlApply(jobManifest('dash-long', 'dash-c', { durationSeconds: 60 }));
+    await createPool(h, probePool(h, 'dash-c', { minReplicas: 1, maxReplicas: 1 }));
+    await kubectlApply(probeJob('dash-long', 'dash-c', { durationSeconds: 60 }));
     await waitPhase(h, 'dash-long', 'Running', 60_000);
 
     const ro = await open(readOnly);

@@ -7,30 +7,18 @@ import type { V1Node } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Informer } from '../../src/kube/informer.js';
 import { waitFor } from '../helpers/wait-for.js';
-import {
-  counts,
-  createJob,
-  createPool,
-  eventsFor,
-  jobsOf,
-  poolManifest,
-  startHarness,
-  waitAllSucceeded,
-  GROUP,
-  VERSION,
-  type Harness,
-  type PoolObject,
-} from './workerpool-harness.js';
+import { counts, createJob, createPool, eventsFor, jobsOf, samplePool, startHarness, waitAllSucceeded, GROUP, VERSION, type Harness, sampleJob } from './harness.js';
+import type { WorkerPoolObject } from '../../src/controller/manager/context-types.js';
 
 describe('WorkerPool with the cluster autoscaler', () => {
   let h: Harness;
-  let poolWatch: Informer<PoolObject & { apiVersion?: string; kind?: string }>;
+  let poolWatch: Informer<WorkerPoolObject>;
   let nodeWatch: Informer<V1Node>;
   const capacityPendingSeen: string[] = [];
   const nodesRemoved: Array<{ node: string; at: number; busyJobs: string[] }> = [];
 
   beforeAll(async () => {
-    h = await startHarness({ nodes: 2, maxNodes: 8, nodeProvisionSeconds: 1.5, nodeScaleDownSeconds: 1 });
+    h = await startHarness({ nodes: 2, maxNodes: 8, nodeProvisionSeconds: 1.5, nodeScaleDownSeconds: 1, gpusPerNode: 1, controller: 'sandbox' });
     poolWatch = new Informer({ kc: h.sandbox.kc, path: `/apis/${GROUP}/${VERSION}/workerpools`, name: 'test-pools' });
     poolWatch.addEventHandler({
       onUpdate: (_o, p) => {
@@ -46,7 +34,7 @@ describe('WorkerPool with the cluster autoscaler', () => {
         const busyJobs = h.jobs.store
           .list()
           .filter((j) => j.status?.phase === 'Running' && j.status.currentAttempt?.node === node)
-          .map((j) => j.metadata.name);
+          .map((j) => j.metadata.name ?? '');
         nodesRemoved.push({ node, at: Date.now(), busyJobs });
       },
     });
@@ -62,9 +50,9 @@ describe('WorkerPool with the cluster autoscaler', () => {
   });
 
   it('8 jobs on 2 GPU nodes, maxReplicas 8: pods wait for new nodes, never more than 8 pods, no busy node removed', async () => {
-    await createPool(h, poolManifest('gpu', { maxReplicas: 8, scaleDownDelaySeconds: 1 }));
+    await createPool(h, samplePool('gpu', { maxReplicas: 8, scaleDownDelaySeconds: 1 }));
     const names = Array.from({ length: 8 }, (_, i) => `gpu-${i}`);
-    for (const n of names) await createJob(h, n, 'gpu', { video: n, durationSeconds: 3 });
+    for (const n of names) await createJob(h, sampleJob(n, 'gpu', { video: n, durationSeconds: 3 }));
 
     await waitFor(() => capacityPendingSeen.length > 0, { timeoutMs: 20_000, message: 'CapacityPending reported' });
     expect(capacityPendingSeen[0]).toMatch(/nvidia\.com\/gpu/);

@@ -14,13 +14,13 @@ import { packageRoot } from '../../src/sandbox/package-root.js';
 import { makeClients } from '../../src/kube/kube-clients.js';
 import { Informer } from '../../src/kube/informer.js';
 import { EventRecorder } from '../../src/kube/event-recorder.js';
-import { createControllerMetrics } from '../../src/controller/metrics.js';
-import type { ControllerContext } from '../../src/controller/context.js';
-import { DEFAULT_CONTROLLER_SETTINGS } from '../../src/controller/context.js';
-import type { VisionJobObject, WorkerPoolObject } from '../../src/controller/context-types.js';
-import { startWorkerPoolController, type WorkerPoolController } from '../../src/controller/workerpool-controller.js';
-import type { DrainResult } from '../../src/controller/worker-drain.js';
-import { poolManifest } from './workerpool-fixtures.js';
+import { createControllerMetrics } from '../../src/controller/manager/metrics.js';
+import type { ControllerContext } from '../../src/controller/manager/context.js';
+import { DEFAULT_CONTROLLER_SETTINGS } from '../../src/controller/manager/context.js';
+import type { VisionJobObject, WorkerPoolObject } from '../../src/controller/manager/context-types.js';
+import { startWorkerPoolController, type WorkerPoolController } from '../../src/controller/workerpool/workerpool-controller.js';
+import type { DrainResult } from '../../src/controller/workerpod/worker-drain.js';
+import { samplePool } from './workerpool-fixtures.js';
 
 const GROUP = 'visionq.dev';
 const VERSION = 'v1alpha1';
@@ -66,7 +66,7 @@ describe('WorkerPool controller against the sandbox API server', () => {
         drains.push(pod);
         return drainAnswers.get(pod) ?? { outcome: 'accepted' };
       },
-      requeue: async (_ctx, job, pod) => {
+      requeue: async (job, pod) => {
         requeued.push({ job: job.metadata.name ?? '', pod });
       },
     });
@@ -94,7 +94,7 @@ describe('WorkerPool controller against the sandbox API server', () => {
   const podsOf = (p: string) => ctx.pods.store.list().filter((x) => x.metadata?.labels?.['visionq.dev/pool'] === p);
 
   it('scales up to the load, never past maxReplicas, and reports status and events', async () => {
-    await custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'workerpools', body: poolManifest('alpha', { maxReplicas: 3, scaleDownDelaySeconds: 1 }) });
+    await custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'workerpools', body: samplePool('alpha', { maxReplicas: 3, scaleDownDelaySeconds: 1 }) });
     for (let i = 0; i < 5; i++) await createJob(`a-${i}`, 'alpha');
     // nothing queued yet: no workers
     await waitFor(async () => (await pool('alpha')).status?.conditions?.length, { message: 'pool status written' });
@@ -160,7 +160,7 @@ describe('WorkerPool controller against the sandbox API server', () => {
   });
 
   it('asks scheduled workers to drain, never deletes one that refuses, and deletes it once it accepts', async () => {
-    await custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'workerpools', body: poolManifest('beta', { maxReplicas: 2, scaleDownDelaySeconds: 0 }) });
+    await custom().createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'workerpools', body: samplePool('beta', { maxReplicas: 2, scaleDownDelaySeconds: 0 }) });
     for (const n of ['b-0', 'b-1']) {
       await createJob(n, 'beta');
       await setJobStatus(n, { phase: 'Queued' });

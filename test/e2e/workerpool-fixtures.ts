@@ -4,7 +4,7 @@ export const VERSION = 'v1alpha1';
 export const NS = 'default';
 
 /** A sandbox pool running examples/algorithms/sample-vision.mjs; one GPU per worker. */
-export function poolManifest(name: string, spec: Record<string, unknown> = {}, fps = 4): Record<string, unknown> {
+export function samplePool(name: string, spec: Record<string, unknown> = {}, fps = 4): Record<string, unknown> {
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: 'WorkerPool',

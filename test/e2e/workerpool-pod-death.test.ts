@@ -5,14 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.js';
-import { counts, createJob, createPool, NS, poolManifest, startHarness, waitAllSucceeded, type Harness, type JobObject } from './workerpool-harness.js';
+import { counts, createJob, createPool, NS, samplePool, startHarness, waitAllSucceeded, type Harness, type JobObject, sampleJob } from './harness.js';
 
 describe('worker pod death end to end', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ nodes: 3, maxNodes: 3 });
-    await createPool(h, poolManifest('fragile', { maxReplicas: 2, minReplicas: 1, ackWaitSeconds: 60, scaleDownDelaySeconds: 30 }));
+    h = await startHarness({ nodes: 3, maxNodes: 3, gpusPerNode: 1, nodeScaleDownSeconds: 2, controller: 'sandbox' });
+    await createPool(h, samplePool('fragile', { maxReplicas: 2, minReplicas: 1, ackWaitSeconds: 60, scaleDownDelaySeconds: 30 }));
   });
 
   afterAll(async () => {
@@ -29,7 +29,7 @@ describe('worker pod death end to end', () => {
     );
 
   it('force-deleting the worker pod mid-job: the job runs again elsewhere within seconds, disruptions 1, failures 0', async () => {
-    await createJob(h, 'victim-1', 'fragile', { video: 'v1', durationSeconds: 8 });
+    await createJob(h, sampleJob('victim-1', 'fragile', { video: 'v1', durationSeconds: 8 }));
     const first = await running('victim-1');
     const deadPod = first.status!.currentAttempt!.pod!;
     // grace 0: the agent gets no chance to hand the job back itself; only the controller can.
@@ -49,7 +49,7 @@ describe('worker pod death end to end', () => {
   });
 
   it('losing the node of a busy worker: the job runs again on another node', async () => {
-    await createJob(h, 'victim-2', 'fragile', { video: 'v2', durationSeconds: 8 });
+    await createJob(h, sampleJob('victim-2', 'fragile', { video: 'v2', durationSeconds: 8 }));
     const first = await running('victim-2');
     const node = first.status!.currentAttempt!.node ?? h.pods.nodeOf.get(first.status!.currentAttempt!.pod!)!;
     expect(node).toBeTruthy();
@@ -65,7 +65,7 @@ describe('worker pod death end to end', () => {
     const before = h.pods.creationsOf('fragile');
     await h.custom.deleteNamespacedCustomObject({ group: 'visionq.dev', version: 'v1alpha1', namespace: NS, plural: 'workerpools', name: 'fragile' });
     await waitFor(() => h.pods.podsOf('fragile').length === 0, { timeoutMs: 30_000, message: 'workers garbage collected' });
-    await createJob(h, 'orphan', 'fragile', { video: 'o', durationSeconds: 1 });
+    await createJob(h, sampleJob('orphan', 'fragile', { video: 'o', durationSeconds: 1 }));
     await waitFor(() => h.jobs.store.get(`${NS}/orphan`)?.status?.phase, { timeoutMs: 10_000, message: 'orphan job reconciled' });
     expect(h.pods.creationsOf('fragile')).toBe(before);
     expect(h.jobs.store.get(`${NS}/orphan`)?.status?.phase).toBe('Pending');

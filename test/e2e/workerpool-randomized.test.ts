@@ -4,7 +4,7 @@
  * disrupted: scale-down only ever removes idle workers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { counts, createJob, createPool, poolManifest, startHarness, waitAllSucceeded, type Harness } from './workerpool-harness.js';
+import { counts, createJob, createPool, samplePool, startHarness, waitAllSucceeded, type Harness, sampleJob } from './harness.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { mulberry32, randomArrivals } from './workerpool-fixtures.js';
 
@@ -12,7 +12,7 @@ describe('randomized elastic run', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ nodes: 2, maxNodes: 5, nodeProvisionSeconds: 1, nodeScaleDownSeconds: 1 });
+    h = await startHarness({ nodes: 2, maxNodes: 5, nodeProvisionSeconds: 1, nodeScaleDownSeconds: 1, gpusPerNode: 1, controller: 'sandbox' });
   });
 
   afterAll(async () => {
@@ -20,7 +20,7 @@ describe('randomized elastic run', () => {
   });
 
   it('bursts and pauses: every job Succeeded, zero disruptions, pool ends at zero', async () => {
-    await createPool(h, poolManifest('mixed', { maxReplicas: 5, scaleDownDelaySeconds: 1 }));
+    await createPool(h, samplePool('mixed', { maxReplicas: 5, scaleDownDelaySeconds: 1 }));
     // Pauses outlast the idle delay plus the agent's drain-refusal window (5 s after taking a job),
     // so workers are really drained and removed between bursts and new ones created after.
     const plan = randomArrivals(mulberry32(20261123), { bursts: 3, jobsPerBurst: [3, 8], durationSeconds: [0.3, 2.5], pauseMs: [6_500, 8_000] });
@@ -31,7 +31,7 @@ describe('randomized elastic run', () => {
         continue;
       }
       names.push(step.name);
-      await createJob(h, step.name, 'mixed', { video: step.name, durationSeconds: step.durationSeconds });
+      await createJob(h, sampleJob(step.name, 'mixed', { video: step.name, durationSeconds: step.durationSeconds }));
     }
     const done = await waitAllSucceeded(h, names, 120_000);
     for (const j of done) expect(counts(j)).toMatchObject({ phase: 'Succeeded', disruptions: 0, failures: 0 });

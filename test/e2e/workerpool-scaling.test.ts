@@ -8,26 +8,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.js';
 import { kubectlBinary } from '../helpers/control-plane.js';
-import {
-  counts,
-  createJob,
-  createPool,
-  eventsFor,
-  getPool,
-  jobsOf,
-  maxConcurrentRuns,
-  patchPool,
-  poolManifest,
-  startHarness,
-  waitAllSucceeded,
-  type Harness,
-} from './workerpool-harness.js';
+import { counts, createJob, createPool, eventsFor, getPool, jobsOf, maxConcurrentRuns, patchPool, samplePool, startHarness, waitAllSucceeded, type Harness, sampleJob } from './harness.js';
 
 describe('WorkerPool scaling end to end', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ nodes: 4, maxNodes: 4 });
+    h = await startHarness({ nodes: 4, maxNodes: 4, gpusPerNode: 1, nodeScaleDownSeconds: 2, controller: 'sandbox' });
   });
 
   afterAll(async () => {
@@ -35,9 +22,9 @@ describe('WorkerPool scaling end to end', () => {
   });
 
   it('12 jobs with maxReplicas 4: exactly 4 workers, 4 jobs at a time, then back to zero', async () => {
-    await createPool(h, poolManifest('burst', { maxReplicas: 4, scaleDownDelaySeconds: 1 }));
+    await createPool(h, samplePool('burst', { maxReplicas: 4, scaleDownDelaySeconds: 1 }));
     const names = Array.from({ length: 12 }, (_, i) => `burst-${i}`);
-    for (const n of names) await createJob(h, n, 'burst', { video: n, durationSeconds: 1.5 });
+    for (const n of names) await createJob(h, sampleJob(n, 'burst', { video: n, durationSeconds: 1.5 }));
 
     const done = await waitAllSucceeded(h, names, 90_000);
     expect(h.pods.maxAliveOf('burst')).toBe(4);
@@ -67,9 +54,9 @@ describe('WorkerPool scaling end to end', () => {
   });
 
   it('a template change during a run disrupts no running job and later jobs run on new workers', async () => {
-    await createPool(h, poolManifest('roll', { maxReplicas: 2, scaleDownDelaySeconds: 1 }));
+    await createPool(h, samplePool('roll', { maxReplicas: 2, scaleDownDelaySeconds: 1 }));
     const first = Array.from({ length: 4 }, (_, i) => `roll-a${i}`);
-    for (const n of first) await createJob(h, n, 'roll', { video: n, durationSeconds: 3 });
+    for (const n of first) await createJob(h, sampleJob(n, 'roll', { video: n, durationSeconds: 3 }));
     await waitFor(() => jobsOf(h, 'roll').filter((j) => j.status?.phase === 'Running').length === 2, {
       timeoutMs: 30_000,
       message: 'two roll jobs running',
@@ -86,7 +73,7 @@ describe('WorkerPool scaling end to end', () => {
       message: 'outdated workers replaced',
     });
     const later = ['roll-b0', 'roll-b1'];
-    for (const n of later) await createJob(h, n, 'roll', { video: n, durationSeconds: 0.5 });
+    for (const n of later) await createJob(h, sampleJob(n, 'roll', { video: n, durationSeconds: 0.5 }));
     const done2 = await waitAllSucceeded(h, later, 60_000);
     for (const j of done2) {
       expect(counts(j).disruptions).toBe(0);

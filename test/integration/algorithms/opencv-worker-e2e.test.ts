@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobFailedError, VisionQ, type VisionJob } from '../../../src/client/index.js';
-import { GROUP, NS, poolManifest, startHarness, VERSION, type Harness } from '../../e2e/controller-harness.js';
+import { GROUP, NS, probePool, startHarness, VERSION, type Harness } from '../../e2e/harness.js';
 import { SYSTEM_PYTHON, WORKER, makeVideo } from './worker-video.js';
 
 describe('opencv-worker through the agent', () => {
@@ -21,7 +21,7 @@ describe('opencv-worker through the agent', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'visionq-opencv-e2e-'));
     h = await startHarness({ nodes: 1, gpusPerNode: 2 });
-    const pool = poolManifest(h, 'opencv', { minReplicas: 1, maxReplicas: 1, permanentExitCodes: [3] });
+    const pool = probePool(h, 'opencv', { minReplicas: 1, maxReplicas: 1, permanentExitCodes: [3] });
     const container = (pool.spec as any).template.spec.containers[0];
     container.command = [SYSTEM_PYTHON, WORKER];
     container.image = 'visionq/opencv-worker:dev';

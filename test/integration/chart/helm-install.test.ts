@@ -135,7 +135,7 @@ describe('helm install into the sandbox', () => {
     const runner = join(helm.root, 'run-controller.mts');
     writeFileSync(
       runner,
-      `import { controllerCommand } from ${JSON.stringify(join(REPO_ROOT, 'src/controller/manager.ts'))};\n` +
+      `import { controllerCommand } from ${JSON.stringify(join(REPO_ROOT, 'src/controller/index.ts'))};\n` +
         'process.exitCode = await controllerCommand(process.argv.slice(2));\n',
     );
     const proc = spawn(process.execPath, ['--import', 'tsx', runner, ...flags], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

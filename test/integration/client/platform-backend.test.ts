@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The published entry point (dist/), as the example itself imports it: one copy of the error classes.
 import { VisionQ } from 'visionq/client';
-import { createPool, NS, startHarness, waitPhase, type Harness } from '../../e2e/controller-harness.js';
+import { createPool, NS, probePool, startHarness, waitPhase, type Harness } from '../../e2e/harness.js';
 // @ts-expect-error: a plain .mjs example without type declarations
 import { createBackend } from '../../../examples/platform-backend/server.mjs';
 
@@ -46,7 +46,7 @@ describe('examples/platform-backend', () => {
 
   beforeAll(async () => {
     h = await startHarness({ nodes: 1, gpusPerNode: 2 });
-    await createPool(h, 'videos', { minReplicas: 1, maxReplicas: 2 });
+    await createPool(h, probePool(h, 'videos', { minReplicas: 1, maxReplicas: 2 }));
     server = createBackend(new VisionQ({ kubeconfig: h.sandbox.kubeconfigPath, namespace: NS })) as Server;
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -18,7 +18,7 @@ import {
   type VisionJob,
 } from '../../../src/client/index.js';
 import { waitFor } from '../../helpers/wait-for.js';
-import { createPool, NS, patchJob, startHarness, waitPhase, type Harness } from '../../e2e/controller-harness.js';
+import { createPool, NS, probePool, patchJob, startHarness, waitPhase, type Harness } from '../../e2e/harness.js';
 
 /** Consecutive duplicates removed: the phases a watcher went through. */
 function phases(seen: VisionJob[]): string[] {
@@ -36,7 +36,7 @@ describe('visionq/client against the sandbox', () => {
 
   beforeAll(async () => {
     h = await startHarness({ nodes: 2, gpusPerNode: 2 });
-    await createPool(h, 'cl', { minReplicas: 2, maxReplicas: 2 });
+    await createPool(h, probePool(h, 'cl', { minReplicas: 2, maxReplicas: 2 }));
     vq = new VisionQ({ kubeconfig: h.sandbox.kubeconfigPath, namespace: NS });
   });
   afterAll(async () => {

@@ -11,7 +11,7 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildWorkerPod, DEFAULT_AGENT_INSTALL_PATH } from '../../../src/controller/worker-pod-builder.js';
+import { buildWorkerPod, DEFAULT_AGENT_INSTALL_PATH } from '../../../src/controller/workerpod/worker-pod-builder.js';
 import { copyParts, execForm, parseDockerfile, type Stage } from './dockerfile.js';
 import { REPO_ROOT } from './helm.js';
 

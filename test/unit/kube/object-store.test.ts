@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { namespacedPath } from '../../../src/kube/informer.js';
-import { byNamespace, objectKey, ObjectStore, splitKey } from '../../../src/kube/object-store.js';
+import { byNamespace, namespacedKey, objectKey, ObjectStore, splitKey } from '../../../src/kube/object-store.js';
 
 const pod = (ns: string, name: string, node?: string): V1Pod => ({
   metadata: { namespace: ns, name, resourceVersion: '1' },
@@ -42,5 +42,16 @@ describe('namespacedPath', () => {
       '/apis/visionq.dev/v1alpha1/namespaces/x/visionjobs',
     );
     expect(namespacedPath('/api/v1/pods')).toBe('/api/v1/pods');
+  });
+});
+
+describe('object keys', () => {
+  it('namespacedKey/objectKey give client-go keys that splitKey takes apart again', () => {
+    expect(namespacedKey('ns', 'a')).toBe('ns/a');
+    expect(namespacedKey(undefined, 'node-1')).toBe('node-1');
+    expect(objectKey({ metadata: { namespace: 'ns', name: 'a' } })).toBe('ns/a');
+    expect(objectKey({ metadata: { name: 'cluster-scoped' } })).toBe('cluster-scoped');
+    expect(splitKey(objectKey({ metadata: { namespace: 'ns', name: 'a' } }))).toEqual({ namespace: 'ns', name: 'a' });
+    expect(splitKey('node-1')).toEqual({ name: 'node-1' });
   });
 });

@@ -1,0 +1,257 @@
+/**
+ * The admission pass of one pool (work queue key 'namespace/pool'): publishes the waiting jobs
+ * that fit under the pool's concurrency limit, in priority order, and tells the others why they
+ * wait. Runs one pass per pool at a time (the work queue guarantees it), so two passes never
+ * both see the same free slot.
+ */
+import type { ReconcileResult } from '../../kube/controller-loop.js';
+import { resolveJobSettings } from '../../api/job-settings.js';
+import type { WorkerPoolSpec } from '../../api/worker-pool.js';
+import { clearCondition, setCondition, toRfc3339 } from '../../api/conditions.js';
+import { publishJob } from '../../queue/publisher.js';
+import { ensurePoolConsumer } from '../../queue/topology.js';
+import { NatsUnavailableError, QueueFullError } from '../../queue/errors.js';
+import type { JobMessageInput } from '../../queue/job-message.js';
+import type { NatsHandles } from '../manager/context.js';
+import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
+import { planAdmission } from './admission-plan.js';
+import { hasFinalizer } from '../visionjob/visionjob-finalizer.js';
+import { setPending } from '../visionjob/visionjob-pending.js';
+import { objectKey } from '../../kube/object-store.js';
+import { poolKeyOf } from '../manager/jobs-by-pool.js';
+import { type VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
+
+/** Deliveries allowed beyond `retries` failures: disruptions (worker loss, drain) also redeliver. */
+export const MAX_DELIVER_MARGIN = 20;
+const NATS_RETRY_MS = 2000;
+const QUEUE_FULL_RETRY_MS = 5000;
+const MARK_CONCURRENCY = 8;
+const RECORD_CONCURRENCY = 8;
+const SAFETY_PASS_MS = 30_000;
+
+export function poolLimit(pool: WorkerPoolObject): number {
+  const max = pool.spec.maxReplicas ?? 1;
+  const slots = pool.spec.slotsPerWorker ?? 1;
+  return Math.max(0, max * slots);
+}
+
+function poolRetries(pool: WorkerPoolObject, jobs: VisionJobObject[]): number {
+  let retries = resolveJobSettings({}, pool.spec as Pick<WorkerPoolSpec, 'jobDefaults'>).retries;
+  for (const j of jobs) if (typeof j.spec.retries === 'number') retries = Math.max(retries, j.spec.retries);
+  return retries;
+}
+
+export function buildJobMessage(job: VisionJobObject, pool: WorkerPoolObject, now: Date): JobMessageInput {
+  const settings = resolveJobSettings(job.spec, pool.spec as Pick<WorkerPoolSpec, 'jobDefaults'>);
+  return {
+    uid: job.metadata.uid ?? '',
+    namespace: job.metadata.namespace ?? '',
+    name: job.metadata.name ?? '',
+    pool: job.spec.pool,
+    input: job.spec.input ?? {},
+    args: job.spec.args ?? [],
+    env: Object.fromEntries((job.spec.env ?? []).map((e) => [e.name, e.value ?? ''])),
+    timeoutSeconds: settings.timeoutSeconds,
+    retries: settings.retries,
+    backoff: settings.backoff,
+    permanentExitCodes: pool.spec.permanentExitCodes ?? [],
+    requeueGeneration: job.status?.requeueGeneration ?? 0,
+    publishedAt: now.toISOString(),
+  };
+}
+
+async function ensureConsumer(rt: VisionJobRuntime, nats: NatsHandles, poolKey: string, pool: WorkerPoolObject, jobs: VisionJobObject[]): Promise<void> {
+  const [namespace, name] = poolKey.split('/') as [string, string];
+  const opts = {
+    namespace,
+    pool: name,
+    ackWaitSeconds: pool.spec.ackWaitSeconds ?? 60,
+    maxAckPending: Math.max(1, poolLimit(pool)),
+    maxDeliver: poolRetries(pool, jobs) + 1 + MAX_DELIVER_MARGIN,
+  };
+  const sig = JSON.stringify(opts);
+  if (rt.consumers.get(poolKey) === sig) return;
+  await ensurePoolConsumer(nats.jsm, opts);
+  rt.consumers.set(poolKey, sig);
+}
+
+export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: string): Promise<ReconcileResult | void> {
+  // Our own status writes count at once (a finished job frees its slot before the watch says so).
+  const jobs = rt.jobsOfPool(poolKey).map((j) => rt.store.get(objectKey(j)) ?? j);
+  const pool = rt.pool(poolKey);
+  const log = rt.ctx.logger.child({ pool: poolKey });
+  if (!pool || pool.metadata.deletionTimestamp) {
+    // The job reconciler explains PoolNotFound.
+    for (const j of jobs) rt.ctx.enqueueJob(objectKey(j));
+    return;
+  }
+  const eligible = (j: VisionJobObject): boolean => hasFinalizer(j) && j.spec.suspend !== true && rt.specError(j) === undefined;
+  const plan = planAdmission({
+    jobs,
+    namespace: pool.metadata.namespace ?? '',
+    pool: pool.metadata.name ?? '',
+    limit: poolLimit(pool),
+    publishedUids: rt.published,
+    eligible,
+  });
+  if (plan.waiting.length === 0) return;
+
+  const nats = rt.ctx.nats.current();
+  if (!nats) {
+    await markWaiting(rt, plan.waiting, 'NatsUnavailable', 'NATS is unreachable: the job will be queued when the connection is back');
+    return { requeueAfterMs: NATS_RETRY_MS };
+  }
+  try {
+    await ensureConsumer(rt, nats, poolKey, pool, jobs);
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not ensure the pool consumer');
+    await markWaiting(rt, plan.waiting, 'NatsUnavailable', `JetStream is not answering: ${(err as Error).message}`);
+    return { requeueAfterMs: NATS_RETRY_MS };
+  }
+
+  // A Queued write of an earlier pass failed: fail this pass so the work queue backs off
+  // (the job left rt.published, so this pass's retry re-publishes it: same msgID, same seq).
+  const recordError = rt.takeRecordError(poolKey);
+  if (recordError !== undefined) throw recordError;
+
+  // Publish in admission order first (agents can start at once), then record the Queued
+  // statuses in parallel: a pass that frees several slots does not pay one status write each.
+  const now = rt.now();
+  const sent: { job: VisionJobObject; seq: number; duplicate: boolean }[] = [];
+  let stop: { err: unknown; at: number } | undefined;
+  for (let i = 0; i < plan.admit.length; i++) {
+    const job = plan.admit[i]!;
+    try {
+      sent.push({ job, ...(await publish(rt, nats, job, pool, now)) });
+    } catch (err) {
+      stop = { err, at: i };
+      break;
+    }
+  }
+  // The pass does not wait for these writes: the next pass (a slot freed meanwhile) must not
+  // queue behind them, and it counts these jobs in flight through rt.published until the cache
+  // shows them Queued. A failed write is reported to the next pass (see takeRecordError).
+  rt.track(
+    mapLimit(sent, RECORD_CONCURRENCY, (p) => recordQueued(rt, p.job, pool, p.seq, p.duplicate, now)).then((recorded) => {
+      const failed = recorded.find((r) => r.status === 'rejected');
+      if (!failed) return;
+      rt.setRecordError(poolKey, (failed as PromiseRejectedResult).reason);
+      rt.enqueueAdmission(poolKey);
+    }),
+  );
+  if (stop) {
+    const rest = plan.waiting.slice(stop.at);
+    if (stop.err instanceof QueueFullError) {
+      log.warn('jobs stream is full; jobs stay Pending');
+      await markWaiting(rt, rest, 'QueueFull', 'the jobs queue is full: the job will be queued when there is room');
+      return { requeueAfterMs: QUEUE_FULL_RETRY_MS };
+    }
+    if (stop.err instanceof NatsUnavailableError) {
+      await markWaiting(rt, rest, 'NatsUnavailable', 'NATS is unreachable: the job will be queued when the connection is back');
+      return { requeueAfterMs: NATS_RETRY_MS };
+    }
+    throw stop.err;
+  }
+  const limit = plan.limit;
+  if (plan.waiting.length === plan.admit.length) return;
+  await markWaiting(
+    rt,
+    plan.waiting.slice(plan.admit.length),
+    'PoolAtCapacity',
+    `pool ${pool.metadata.name} is at capacity (${limit} job${limit === 1 ? '' : 's'} in flight): waiting for a free slot`,
+  );
+  // Freed slots trigger a pass at once; this is only a safety net against a missed trigger.
+  return { requeueAfterMs: SAFETY_PASS_MS };
+}
+
+async function publish(
+  rt: VisionJobRuntime,
+  nats: NatsHandles,
+  job: VisionJobObject,
+  pool: WorkerPoolObject,
+  now: Date,
+): Promise<{ seq: number; duplicate: boolean }> {
+  const uid = job.metadata.uid ?? '';
+  rt.published.add(uid);
+  try {
+    return await publishJob(nats.js, buildJobMessage(job, pool, now));
+  } catch (err) {
+    rt.published.delete(uid);
+    throw err;
+  }
+}
+
+async function recordQueued(rt: VisionJobRuntime, job: VisionJobObject, pool: WorkerPoolObject, seq: number, duplicate: boolean, now: Date): Promise<void> {
+  const key = objectKey(job);
+  const uid = job.metadata.uid ?? '';
+  const log = rt.ctx.logger.child({ namespace: job.metadata.namespace, name: job.metadata.name });
+  let wrote = false;
+  try {
+    const written = await rt.store.updateStatus(
+      key,
+      (j) => {
+        const st = j.status ?? {};
+        wrote = false;
+        if (st.phase !== undefined && st.phase !== 'Pending') return undefined;
+        const msg = `admitted to pool ${pool.metadata.name} (priority ${j.spec.priority ?? 0}); queued as message ${seq}`;
+        let c = clearCondition(st.conditions, 'Pending', 'Admitted', 'the job was admitted', now);
+        c = setCondition(c, { type: 'Admitted', status: 'True', reason: 'Queued', message: msg, observedGeneration: j.metadata.generation }, now);
+        wrote = true;
+        return {
+          ...st,
+          phase: 'Queued',
+          queuedAt: st.queuedAt ?? toRfc3339(now),
+          queueSequence: seq,
+          message: msg,
+          conditions: c,
+          observedGeneration: j.metadata.generation,
+        };
+      },
+      { uid },
+    );
+    if (written && wrote) {
+      rt.ctx.recorder.event(written, 'Normal', 'Queued', `Admitted to pool ${pool.metadata.name} and queued`);
+      rt.ctx.metrics.jobsPublished.inc({ namespace: job.metadata.namespace ?? '', pool: job.spec.pool });
+      rt.ctx.enqueuePool(poolKeyOf(job)!);
+    }
+    log.info({ seq, duplicate }, 'job queued');
+  } catch (err) {
+    // The message is in the stream (publish is idempotent by msgID): the next pass re-admits
+    // it, gets the same sequence back and writes the status then.
+    rt.published.delete(uid);
+    throw err;
+  }
+}
+
+/** Runs fn over items, at most `limit` at a time; settles all. */
+async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<PromiseSettledResult<void>[]> {
+  const out: PromiseSettledResult<void>[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i]!);
+        out[i] = { status: 'fulfilled', value: undefined };
+      } catch (reason) {
+        out[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+async function markWaiting(
+  rt: VisionJobRuntime,
+  jobs: VisionJobObject[],
+  reason: 'PoolAtCapacity' | 'QueueFull' | 'NatsUnavailable',
+  message: string,
+): Promise<void> {
+  const todo = jobs.filter((j) => {
+    const cond = j.status?.conditions?.find((c) => c.type === 'Pending');
+    return !(j.status?.phase === 'Pending' && cond?.status === 'True' && cond.reason === reason && cond.message === message);
+  });
+  // A large backlog gets its condition once; a few writes at a time keep the pass short.
+  await mapLimit(todo, MARK_CONCURRENCY, (j) => setPending(rt, objectKey(j), j.metadata.uid ?? '', reason, message));
+}

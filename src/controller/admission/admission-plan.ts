@@ -1,0 +1,97 @@
+/**
+ * Pure admission planning for one pool: which waiting jobs may be published now.
+ *
+ * In flight = Queued or Running (from the informer cache) plus jobs this controller published
+ * whose status write the cache has not shown yet. A pool never has more in flight than
+ * maxReplicas × slotsPerWorker; waiting jobs are admitted strictly in (priority desc, creation
+ * time, name) order, so a lower-priority job is never admitted while a higher one waits.
+ */
+import type { VisionJobObject } from '../manager/context-types.js';
+import { IN_FLIGHT_PHASES, isTerminal, type VisionJobStatus } from '../visionjob/visionjob-status.js';
+
+export function jobStatus(job: VisionJobObject): VisionJobStatus {
+  return (job.status ?? {}) as VisionJobStatus;
+}
+
+export function jobPhase(job: VisionJobObject): string {
+  return jobStatus(job).phase ?? 'Pending';
+}
+
+export function jobPool(job: VisionJobObject): string | undefined {
+  return typeof job.spec?.pool === 'string' ? job.spec.pool : undefined;
+}
+
+export function jobPriority(job: VisionJobObject): number {
+  const p = job.spec?.priority;
+  return typeof p === 'number' && Number.isFinite(p) ? p : 0;
+}
+
+function created(job: VisionJobObject): number {
+  const t = job.metadata.creationTimestamp;
+  if (t === undefined) return 0;
+  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
+  return Number.isFinite(ms) ? ms : 0;
+}
+
+/** Admission order: priority desc, then creation time, then name (a total order). */
+export function compareAdmissionOrder(a: VisionJobObject, b: VisionJobObject): number {
+  const p = jobPriority(b) - jobPriority(a);
+  if (p !== 0) return p;
+  const c = created(a) - created(b);
+  if (c !== 0) return c;
+  const an = a.metadata.name ?? '';
+  const bn = b.metadata.name ?? '';
+  return an < bn ? -1 : an > bn ? 1 : 0;
+}
+
+/** A job that waits for admission: not published, not finished, not being deleted. */
+export function isWaiting(job: VisionJobObject): boolean {
+  if (job.metadata.deletionTimestamp) return false;
+  const st = jobStatus(job);
+  if (isTerminal(st)) return false;
+  return st.phase === undefined || st.phase === 'Pending';
+}
+
+export interface AdmissionPlan {
+  limit: number;
+  inFlight: number;
+  /** Waiting, admissible jobs in admission order. */
+  waiting: VisionJobObject[];
+  /** The prefix of `waiting` that fits now. */
+  admit: VisionJobObject[];
+}
+
+export interface PlanInput {
+  jobs: Iterable<VisionJobObject>;
+  namespace: string;
+  pool: string;
+  limit: number;
+  /** uids published by this controller whose Queued status the cache may not show yet. */
+  publishedUids?: ReadonlySet<string>;
+  /** Extra filter (e.g. spec valid, not suspended). */
+  eligible?: (job: VisionJobObject) => boolean;
+}
+
+export function planAdmission(input: PlanInput): AdmissionPlan {
+  let inFlight = 0;
+  const waiting: VisionJobObject[] = [];
+  for (const job of input.jobs) {
+    if (job.metadata.namespace !== input.namespace || jobPool(job) !== input.pool) continue;
+    const st = jobStatus(job);
+    const uid = job.metadata.uid ?? '';
+    if (st.phase !== undefined && IN_FLIGHT_PHASES.has(st.phase)) {
+      inFlight++;
+      continue;
+    }
+    if (!isWaiting(job)) continue;
+    if (input.publishedUids?.has(uid)) {
+      inFlight++;
+      continue;
+    }
+    if (input.eligible && !input.eligible(job)) continue;
+    waiting.push(job);
+  }
+  waiting.sort(compareAdmissionOrder);
+  const free = Math.max(0, input.limit - inFlight);
+  return { limit: input.limit, inFlight, waiting, admit: waiting.slice(0, free) };
+}

@@ -1,0 +1,134 @@
+/**
+ * `visionq controller ...`: the command line of the controller (flags, environment, signals);
+ * the composition itself is startController in manager.ts.
+ */
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { DEFAULT_CONTROLLER_SETTINGS, type ControllerSettings } from './context.js';
+import { startController, type ControllerHandle, type LeaderElectionSettings } from './manager.js';
+
+const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [--nats-creds FILE]
+  [--nats-tls-ca FILE] [--nats-tls-cert FILE] [--nats-tls-key FILE] [--leader-elect]
+  [--leader-election-namespace NS] [--lease-name visionq-controller] [--metrics-port 8080]
+  [--health-port 8081] [--agent-image IMAGE] [--log-level info]
+  [--leader-elect-lease-duration 15] [--leader-elect-renew-deadline 10] [--leader-elect-retry-period 2]
+  [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL]
+env: VISIONQ_NATS_URL, POD_NAME, POD_NAMESPACE, KUBECONFIG
+`;
+
+/** `visionq controller ...`: runs until SIGTERM/SIGINT; returns the exit code. */
+export async function controllerCommand(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        kubeconfig: { type: 'string' },
+        'nats-url': { type: 'string' },
+        'nats-creds': { type: 'string' },
+        'nats-tls-ca': { type: 'string' },
+        'nats-tls-cert': { type: 'string' },
+        'nats-tls-key': { type: 'string' },
+        'leader-elect': { type: 'boolean', default: false },
+        'leader-election-namespace': { type: 'string' },
+        'lease-name': { type: 'string', default: 'visionq-controller' },
+        'leader-elect-lease-duration': { type: 'string' },
+        'leader-elect-renew-deadline': { type: 'string' },
+        'leader-elect-retry-period': { type: 'string' },
+        'metrics-port': { type: 'string', default: '8080' },
+        'health-port': { type: 'string', default: '8081' },
+        'agent-image': { type: 'string' },
+        'agent-command': { type: 'string' },
+        'nats-url-for-workers': { type: 'string' },
+        'log-level': { type: 'string', default: 'info' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    process.stderr.write(`visionq controller: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const natsUrl = str('nats-url') ?? process.env.VISIONQ_NATS_URL ?? 'nats://127.0.0.1:4222';
+  const port = (k: string): number | undefined => {
+    const v = str(k);
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${k} must be a port number, got ${v}`);
+    return n;
+  };
+  const logger = pino({ level: str('log-level') ?? 'info', base: { component: 'visionq-controller' } });
+  let metricsPort: number | undefined;
+  let healthPort: number | undefined;
+  try {
+    metricsPort = port('metrics-port');
+    healthPort = port('health-port');
+  } catch (err) {
+    process.stderr.write(`visionq controller: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const leaseNamespace = str('leader-election-namespace') ?? process.env.POD_NAMESPACE ?? 'default';
+  const seconds = (k: string): number | undefined => {
+    const v = str(k);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} must be a positive number of seconds, got ${v}`);
+    return n * 1000;
+  };
+  let leaseTimes: Pick<LeaderElectionSettings, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
+  try {
+    leaseTimes = {
+      leaseDurationMs: seconds('leader-elect-lease-duration'),
+      renewDeadlineMs: seconds('leader-elect-renew-deadline'),
+      retryPeriodMs: seconds('leader-elect-retry-period'),
+    };
+  } catch (err) {
+    process.stderr.write(`visionq controller: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const agentImage = str('agent-image');
+  const agentInstallPath = DEFAULT_CONTROLLER_SETTINGS.agentInstallPath;
+  const settings: Partial<ControllerSettings> = {
+    natsUrlForWorkers: str('nats-url-for-workers') ?? natsUrl,
+    ...(agentImage ? { agentImage } : {}),
+    agentCommand: str('agent-command')?.split(' ').filter(Boolean) ?? [`${agentInstallPath}/visionq`, 'agent'],
+    ...(process.env.VISIONQ_WORKER_NATS_CREDS_SECRET ? { workerNatsCredsSecret: process.env.VISIONQ_WORKER_NATS_CREDS_SECRET } : {}),
+  };
+  let handle: ControllerHandle;
+  try {
+    handle = await startController({
+      kubeconfig: str('kubeconfig'),
+      natsUrl: natsUrl.split(',').map((s) => s.trim()).filter(Boolean),
+      natsCredsFile: str('nats-creds'),
+      natsTls: { caFile: str('nats-tls-ca'), certFile: str('nats-tls-cert'), keyFile: str('nats-tls-key') },
+      logger,
+      settings,
+      leaderElection: values['leader-elect'] ? { namespace: leaseNamespace, leaseName: str('lease-name'), ...leaseTimes } : undefined,
+      metricsPort,
+      healthPort,
+      defaultMetrics: true,
+    });
+  } catch (err) {
+    logger.error({ err }, 'controller failed to start');
+    return 1;
+  }
+  logger.info({ identity: handle.identity, metrics: handle.metricsUrl, health: handle.healthUrl }, 'controller started');
+  await new Promise<void>((resolve) => {
+    const onSignal = (): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  logger.info('shutting down');
+  await handle.stop();
+  return 0;
+}
