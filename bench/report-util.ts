@@ -11,11 +11,17 @@ export function percentile(samples: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
-/** Writes bench/results/<name>.json with a timestamp; returns the path. */
+/** The control plane a harness-based benchmark ran on (bench/run.ts runs some on both). */
+export function benchTier(): 'memory' | 'kube' {
+  return process.env.VISIONQ_TEST_CONTROL_PLANE === 'kube' ? 'kube' : 'memory';
+}
+
+/** Writes bench/results/<name>.json (<name>-kube.json on the real tier) with a timestamp; returns the path. */
 export async function writeResult(name: string, data: unknown): Promise<string> {
   const dir = join(REPO, 'bench', 'results');
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `${name}.json`);
-  await writeFile(file, JSON.stringify({ name, time: new Date().toISOString(), ...(data as object) }, null, 2) + '\n');
+  const tier = benchTier();
+  const file = join(dir, `${name}${tier === 'kube' ? '-kube' : ''}.json`);
+  await writeFile(file, JSON.stringify({ name, tier, time: new Date().toISOString(), ...(data as object) }, null, 2) + '\n');
   return file;
 }

@@ -4,7 +4,7 @@
  * wrote its JSON. Pass names to run a subset: `npm run bench -- agent-latency`.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,14 +20,57 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected = wanted.length > 0 ? wanted : all;
+/**
+ * visionq's own figures that are also taken on the real control plane, right after the
+ * in-memory run, so the two tiers sit side by side from one run (BENCH_TIERS=memory skips it).
+ */
+const BOTH_TIERS = new Set(['controller-dispatch', 'scaling-worker-loss', 'controller-scale']);
+const tiers = (process.env.BENCH_TIERS ?? 'memory,kube').split(',');
 let failed = 0;
+let runs = 0;
 for (const name of selected) {
-  console.log(`\n=== ${name} ===`);
-  const res = spawnSync(process.execPath, ['--import', 'tsx', join(here, `${name}.ts`)], { stdio: 'inherit' });
-  if (res.status !== 0) {
-    failed++;
-    console.error(`${name} failed (exit ${res.status ?? res.signal})`);
+  for (const tier of BOTH_TIERS.has(name) ? tiers : ['memory']) {
+    runs++;
+    console.log(`\n=== ${name}${tier === 'kube' ? ' (real control plane)' : ''} ===`);
+    const env = { ...process.env, ...(tier === 'kube' ? { VISIONQ_TEST_CONTROL_PLANE: 'kube' } : {}) };
+    const res = spawnSync(process.execPath, ['--import', 'tsx', join(here, `${name}.ts`)], { stdio: 'inherit', env });
+    if (res.status !== 0) {
+      failed++;
+      console.error(`${name} (${tier}) failed (exit ${res.status ?? res.signal})`);
+    }
   }
 }
-console.log(`\n${selected.length - failed}/${selected.length} benchmarks finished; JSON in bench/results/`);
+printTierTable([...BOTH_TIERS].filter((n) => selected.includes(n)));
+console.log(`\n${runs - failed}/${runs} benchmark runs finished; JSON in bench/results/`);
 process.exit(failed > 0 ? 1 : 0);
+
+/** Medians of the benchmarks run on both tiers, next to each other, with the ratio. */
+function printTierTable(names: string[]): void {
+  const rows: Record<string, Record<string, string | number>> = {};
+  const read = (file: string): any => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
+  for (const name of names) {
+    const mem = read(join(here, 'results', `${name}.json`));
+    const kube = read(join(here, 'results', `${name}-kube.json`));
+    if (!mem || !kube) continue;
+    for (const [label, m, k] of medians(mem, kube)) {
+      rows[`${name}: ${label}`] = { memory: m, kube: k, 'kube/memory': m > 0 ? +(k / m).toFixed(2) : '-' };
+    }
+  }
+  if (Object.keys(rows).length === 0) return;
+  console.log('\nvisionq on the in-memory sandbox vs the real control plane (medians; RSS in MB)');
+  console.table(rows);
+}
+
+function medians(mem: any, kube: any): Array<[string, number, number]> {
+  const out: Array<[string, number, number]> = [];
+  if (mem.result?.median !== undefined) out.push(['create → start (ms)', mem.result.median, kube.result.median]);
+  if (mem.result && mem.result.median === undefined) {
+    for (const [k, v] of Object.entries(mem.result as Record<string, any>)) {
+      if (v?.median !== undefined && kube.result?.[k]?.median !== undefined) out.push([`${k} (ms)`, v.median, kube.result[k].median]);
+    }
+  }
+  for (const key of ['controllerRssMb', 'controllerHeapUsedMb', 'allReconciledMs']) {
+    if (typeof mem.result?.[key] === 'number' && typeof kube.result?.[key] === 'number') out.push([key, mem.result[key], kube.result[key]]);
+  }
+  return out;
+}
