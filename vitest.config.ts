@@ -11,6 +11,8 @@ const KUBE_TIER_E2E = [
   'test/e2e/workerpool-scaling.test.ts',
   'test/e2e/workerpool-pod-death.test.ts',
   'test/e2e/workerpool-capacity.test.ts',
+  'test/e2e/controller-ha.test.ts',
+  'test/e2e/workerpool-randomized.test.ts',
 ];
 
 export default defineConfig({
