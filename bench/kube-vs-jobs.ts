@@ -31,7 +31,8 @@ const dir = await mkdtemp(join(tmpdir(), 'visionq-bench-kube-jobs-'));
 const probeDir = await mkdtemp(join(tmpdir(), 'visionq-bench-probe-'));
 const logger = pino({ level: 'warn' });
 const sb = await startSandbox({
-  dir, nodes: 2, gpusPerNode: SLOTS / 2, maxNodes: 2, nodeProvisionSeconds: 1, logger, controlPlane: 'kube',
+  // 16 GPUs: the warm visionq pool holds 8, the plain Jobs get the other 8.
+  dir, nodes: 2, gpusPerNode: SLOTS, maxNodes: 2, nodeProvisionSeconds: 1, logger, controlPlane: 'kube',
   startController: (env) => startSandboxController(env, logger),
 });
 const core = sb.kc.makeApiClient(CoreV1Api);
