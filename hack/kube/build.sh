@@ -15,16 +15,18 @@ if [ "${#missing[@]}" -eq 0 ] && [ -f "$out/.complete" ]; then
   exit 0
 fi
 mkdir -p "$out"
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi
+command -v go >/dev/null 2>&1 || { echo "kube:build: Go >= 1.26 is needed (https://go.dev/doc/install)" >&2; exit 1; }
 start=$(date +%s)
-export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod"
+# -mod=readonly: the committed go.mod and go.sum are the build; nothing is resolved anew.
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=readonly"
 minor="${KUBE_VERSION#v*.}"; minor="${minor%%.*}"
 major="${KUBE_VERSION#v}"; major="${major%%.*}"
 pkg=k8s.io/component-base/version
 ldflags="-s -w -X $pkg.gitVersion=${KUBE_VERSION} -X $pkg.gitMajor=${major} -X $pkg.gitMinor=${minor}"
 ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.gitCommit=0000000000000000000000000000000000000000"
 ldflags+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
-# Client-side kubectl reads the same variables through component-base.
-echo "kube:build: building ${KUBE_VERSION} into $out (cold builds take 15-30 minutes on 2 cores)"
+echo "kube:build: building ${KUBE_VERSION} and etcd ${ETCD_VERSION} into $out (a cold build takes 20-50 minutes on 2 cores)"
 (cd "$here/kubernetes" && go build -trimpath -ldflags "$ldflags" -o "$out/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
   k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
