@@ -12,7 +12,7 @@ import { startScheduler } from './scheduler/index.js';
 import { startAutoscaler } from './autoscaler/index.js';
 import { packageRoot } from './package-root.js';
 import { withPooledConnections } from '../kube/kube-clients.js';
-import { startKubeControlPlane, type KubeControlPlane } from './control-plane/index.js';
+import { startKubeControlPlane, waitForNodesReady, type KubeControlPlane } from './control-plane/index.js';
 
 /** `memory`: visionq's in-memory API server and scheduler; `kube`: the real control plane. */
 export type ControlPlaneKind = 'memory' | 'kube';
@@ -132,6 +132,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
       : undefined;
     const kubelet = await startKubelet({ kc, nodes, podLogDir: join(dir, 'logs'), defaultWorkingDir: opts.workingDir ?? packageRoot, logger, endpoint });
     stack.push(() => kubelet.stop());
+    if (kube) await waitForNodesReady(kc, nodes.map((n) => n.name));
 
     const autoscaler = await startAutoscaler({
       kc,
