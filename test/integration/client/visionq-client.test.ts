@@ -68,7 +68,7 @@ describe('visionq/client against the sandbox', () => {
     await expect(vq.waitFor('no-such-job', 'Finished', { timeoutMs: 5_000 })).rejects.toBeInstanceOf(JobNotFoundError);
   });
 
-  it('watch yields Queued -> Running -> Succeeded with progress', async () => {
+  it('watch yields the status changes in order, Pending -> (Queued) -> Running -> Succeeded, with progress', async () => {
     // Suspended, so the watch is open before the job can move.
     const j = await vq.submit({ pool: 'cl', input: { durationSeconds: 2 }, suspend: true });
     const name = j.metadata.name!;
@@ -79,8 +79,13 @@ describe('visionq/client against the sandbox', () => {
     await waitFor(() => seen.length > 0, { message: 'first watch event' });
     await patchJob(h, name, { spec: { suspend: false } });
     await watching;
-    const p = phases(seen);
-    expect(p.slice(-3)).toEqual(['Queued', 'Running', 'Succeeded']);
+    // 'New': the watch may open before the controller wrote any status.
+    const p = phases(seen).filter((x) => x !== 'New');
+    // Queued may never be visible: when the agent starts the job before the controller's
+    // Queued write lands, the status store folds both into one write (Running).
+    expect(p[0]).toBe('Pending');
+    expect(p.slice(-2)).toEqual(['Running', 'Succeeded']);
+    expect(['Pending,Running,Succeeded', 'Pending,Queued,Running,Succeeded']).toContain(p.join(','));
     expect(seen.some((s) => s.status?.phase === 'Running' && (s.status.progress?.percent ?? 0) > 0)).toBe(true);
     expect(seen[seen.length - 1]!.status?.result).toMatchObject({ job: name });
   });
