@@ -31,9 +31,11 @@ describe('controller e2e: admission', () => {
     expect(firstStart('urgent')).toBeLessThan(firstStart('low-4'));
     expect(firstStart('urgent')).toBeLessThan(firstStart('low-5'));
     expect(firstStart('urgent')).toBeLessThan(firstStart('low-6'));
-    // Low-priority jobs start in creation order.
+    // Low-priority jobs start in creation order. low-1 and low-2 go to the two idle workers in
+    // the same admission pass, so which process starts first is a race between two pods.
     const order = [...lows].sort((a, b) => firstStart(a) - firstStart(b));
-    expect(order).toEqual(lows);
+    expect(order.slice(0, 2).sort()).toEqual(['low-1', 'low-2']);
+    expect(order.slice(2)).toEqual(lows.slice(2));
     expect(maxConcurrent(runs)).toBeLessThanOrEqual(2);
     expect(maxConcurrent(runs)).toBe(2);
   });
