@@ -7,6 +7,8 @@
  * orchestration's own overhead shows plainly. CPU seconds per job are split by component
  * from /proc (the controller runs as a child process so it can be told apart).
  * Run: npx tsx bench/throughput-baseline.ts   (BENCH_JOBS default 1000, BENCH_DURATION s default 0.5)
+ * BENCH_PROFILE_DIR=dir writes V8 CPU profiles of the controller, the agents and the algorithm
+ * runs there (open them in Chrome DevTools or speedscope).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,6 +26,7 @@ const duration = Number(process.env.BENCH_DURATION ?? 0.5);
 const workers = 4;
 const slotsPerWorker = 5;
 const slots = workers * slotsPerWorker;
+const profileDir = process.env.BENCH_PROFILE_DIR;
 const PROBE = join(packageRoot, 'test/e2e/fixtures/probe-algorithm.mjs');
 
 type Algorithm = 'node' | 'shell';
@@ -68,7 +71,12 @@ interface VisionqRun {
 async function visionq(algorithm: Algorithm): Promise<VisionqRun> {
   const h = await startHarness({ nodes: 2, gpusPerNode: 2, controller: false });
   try {
-    const controller = h.spawnController(`bench-${algorithm}`);
+    // The built JavaScript, as the image runs it (npm run bench builds first): tsx's loader
+    // would add its own start-up and module hooks to the agents' CPU.
+    const entry = [join(packageRoot, 'dist/controller/main.js')];
+    const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const agentCommand = [process.execPath, ...prof, join(packageRoot, 'dist/agent/main.js')].join(' ');
+    const controller = h.spawnController(`bench-${algorithm}`, ['--agent-command', agentCommand], [...prof, ...entry]);
     const done = new Map<string, number>();
     h.jobs.addEventHandler({
       onUpdate: (_o, j: VisionJobObject) => {
@@ -77,7 +85,7 @@ async function visionq(algorithm: Algorithm): Promise<VisionqRun> {
     });
     const pool = probePool(h, `tput-${algorithm}`, { minReplicas: workers, maxReplicas: workers, slotsPerWorker });
     const container = (pool as any).spec.template.spec.containers[0];
-    container.command = argvOf(algorithm);
+    container.command = algorithm === 'node' && profileDir ? [process.execPath, `--cpu-prof`, `--cpu-prof-dir=${profileDir}`, PROBE] : argvOf(algorithm);
     await createPool(h, pool);
     // Warm workers first: the bench measures job throughput, not pod start-up.
     await waitFor(async () => ((await readyWorkers(h, `tput-${algorithm}`)) >= workers ? true : undefined), { timeoutMs: 120_000, intervalMs: 200, message: 'warm workers' });
@@ -95,6 +103,10 @@ async function visionq(algorithm: Algorithm): Promise<VisionqRun> {
     for (const k of Object.keys(cpuEnd) as Array<keyof Snapshot>) perJob[k] = round((cpuEnd[k] - cpuStart[k]) / jobs, 4);
     perJob.total = round(Object.values(perJob).reduce((s, v) => s + v, 0), 4);
     const attempts = finished.reduce((s, j) => s + (j.status?.attempts ?? 1), 0);
+    // A clean exit (SIGTERM) so a profiled controller writes its profile.
+    const exited = new Promise((r) => controller.once('exit', r));
+    controller.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
     return { makespanMs, cpuSecondsPerJob: perJob, attemptsAboveOne: attempts - jobs };
   } finally {
     await h.stop();
@@ -122,7 +134,7 @@ interface Snapshot {
 function snapshot(controllerPid: number, h: Harness): Snapshot {
   let agents = 0;
   let algorithm = 0;
-  for (const pid of pidsMatching('src/agent/main.ts')) {
+  for (const pid of pidsMatching('dist/agent/main.js')) {
     const c = procCpu(pid);
     if (!c) continue;
     agents += c.self;
