@@ -48,7 +48,9 @@ async function barePool(algorithm: Algorithm): Promise<BareRun> {
     new Promise((resolve, reject) => {
       const child = spawn(cmd!, args, {
         stdio: 'ignore',
-        env: { ...process.env, PROBE_DIR: dir, VISIONQ_JOB_NAME: `bare-${i}`, VISIONQ_ATTEMPT: '1', VISIONQ_INPUT: JSON.stringify({ durationSeconds: duration }) },
+        // A container's environment, not this shell's: NODE_EXTRA_CA_CERTS alone (set on
+        // these machines) doubles a Node start's CPU, and the agent does not pass it on.
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), PROBE_DIR: dir, VISIONQ_JOB_NAME: `bare-${i}`, VISIONQ_ATTEMPT: '1', VISIONQ_INPUT: JSON.stringify({ durationSeconds: duration }) },
       });
       child.once('error', reject);
       child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bare run ${i} exited ${code}`))));
