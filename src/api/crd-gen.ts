@@ -165,6 +165,8 @@ export function visionJobCrd(): Json {
       { name: 'Priority', type: 'integer', jsonPath: '.spec.priority', priority: 1 },
       { name: 'Worker', type: 'string', jsonPath: '.status.currentAttempt.pod', priority: 1 },
       { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+      { name: 'NotBefore', type: 'string', jsonPath: '.spec.notBefore', priority: 1, description: 'Not admitted before this time.' },
+      { name: 'Tenant', type: 'string', jsonPath: ".metadata.labels.visionq\\.dev/tenant", priority: 1, description: 'Fair-share tenant (the default tenant label).' },
     ],
     schema: rootSchema(
       'VisionJob is one long-running computer-vision job, queued on NATS JetStream and run by a WorkerPool.',

@@ -63,6 +63,12 @@ export const VisionJobSpecSchema = z
       }),
     priority: z.int32().default(0).describe('Higher runs first. May change only while the job waits.'),
     suspend: z.boolean().default(false).describe('Hold the job in the queue. May change only while the job waits.'),
+    notBefore: timestamp()
+      .optional()
+      .describe(
+        'RFC 3339 time before which the job is not admitted (Pending, reason NotBefore). An absolute time, ' +
+          'like CronJob and Job deadlines are expressed, so a re-applied manifest means the same instant. May change only while the job waits.',
+      ),
     ...jobSettingsShape,
     ttlSecondsAfterFinished: z.int32().min(0).optional().describe('Delete the finished job after this long.'),
   })
@@ -150,6 +156,11 @@ export const visionJobRootRules = [
     rule: `${stillWaiting} || (has(self.spec.suspend) ? self.spec.suspend : false) == (has(oldSelf.spec.suspend) ? oldSelf.spec.suspend : false)`,
     message: 'spec.suspend may change only while the job is Pending or Queued',
     fieldPath: '.spec.suspend',
+  },
+  {
+    rule: `${stillWaiting} || (has(self.spec.notBefore) ? self.spec.notBefore : '') == (has(oldSelf.spec.notBefore) ? oldSelf.spec.notBefore : '')`,
+    message: 'spec.notBefore may change only while the job is Pending or Queued',
+    fieldPath: '.spec.notBefore',
   },
 ];
 

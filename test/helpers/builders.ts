@@ -80,6 +80,18 @@ export class JobBuilder {
     return this;
   }
 
+  /** spec.notBefore as RFC 3339 (a Date or epoch ms is converted). */
+  notBefore(t: string | number | Date): this {
+    this.o.spec.notBefore = typeof t === 'string' ? t : new Date(t).toISOString();
+    return this;
+  }
+
+  /** The fair-share tenant label (visionq.dev/tenant). */
+  tenant(t: string): this {
+    this.o.metadata.labels = { ...(this.o.metadata.labels ?? {}), 'visionq.dev/tenant': t };
+    return this;
+  }
+
   /** Merged into the input set so far. */
   input(input: Record<string, unknown>): this {
     this.o.spec.input = { ...(this.o.spec.input ?? {}), ...input };

@@ -14,7 +14,8 @@ import { NatsUnavailableError, QueueFullError } from '../../queue/errors.js';
 import type { JobMessageInput } from '../../queue/job-message.js';
 import type { NatsHandles } from '../manager/context.js';
 import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
-import { planAdmission } from './admission-plan.js';
+import { isWaiting, planAdmission } from './admission-plan.js';
+import { earlierRequeue, notBeforeMessage, splitByNotBefore } from './not-before.js';
 import { hasFinalizer } from '../visionjob/visionjob-finalizer.js';
 import { setPending } from '../visionjob/visionjob-pending.js';
 import { objectKey } from '../../kube/object-store.js';
@@ -79,13 +80,37 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
   // Our own status writes count at once (a finished job frees its slot before the watch says so).
   const jobs = rt.jobsOfPool(poolKey).map((j) => rt.store.get(objectKey(j)) ?? j);
   const pool = rt.pool(poolKey);
-  const log = rt.ctx.logger.child({ pool: poolKey });
   if (!pool || pool.metadata.deletionTimestamp) {
     // The job reconciler explains PoolNotFound.
     for (const j of jobs) rt.ctx.enqueueJob(objectKey(j));
     return;
   }
-  const eligible = (j: VisionJobObject): boolean => hasFinalizer(j) && j.spec.suspend !== true && rt.specError(j) === undefined;
+  const admissible = (j: VisionJobObject): boolean => hasFinalizer(j) && j.spec.suspend !== true && rt.specError(j) === undefined;
+  // Delayed jobs sit out of the plan; the pass comes back when the earliest is due (a timer on
+  // the work queue, not polling), and recomputes it from the spec after a restart or an edit.
+  const candidates = jobs.filter((j) => isWaiting(j) && !rt.published.has(j.metadata.uid ?? '') && admissible(j));
+  const { delayed, nextInMs } = splitByNotBefore(candidates, rt.now().getTime());
+  const delayedUids = new Set(delayed.map((d) => d.job.metadata.uid ?? ''));
+  await mapLimit(
+    delayed.filter((d) => !hasPendingCondition(d.job, 'NotBefore', notBeforeMessage(d.at))),
+    MARK_CONCURRENCY,
+    (d) => setPending(rt, objectKey(d.job), d.job.metadata.uid ?? '', 'NotBefore', notBeforeMessage(d.at)),
+  );
+  const eligible = (j: VisionJobObject): boolean => admissible(j) && !delayedUids.has(j.metadata.uid ?? '');
+  const result = await admitReady(rt, poolKey, pool, jobs, eligible);
+  const requeueAfterMs = earlierRequeue(result?.requeueAfterMs, nextInMs);
+  if (requeueAfterMs === undefined) return result;
+  return { ...result, requeueAfterMs };
+}
+
+async function admitReady(
+  rt: VisionJobRuntime,
+  poolKey: string,
+  pool: WorkerPoolObject,
+  jobs: VisionJobObject[],
+  eligible: (j: VisionJobObject) => boolean,
+): Promise<ReconcileResult | void> {
+  const log = rt.ctx.logger.child({ pool: poolKey });
   const plan = planAdmission({
     jobs,
     namespace: pool.metadata.namespace ?? '',
@@ -248,10 +273,12 @@ async function markWaiting(
   reason: 'PoolAtCapacity' | 'QueueFull' | 'NatsUnavailable',
   message: string,
 ): Promise<void> {
-  const todo = jobs.filter((j) => {
-    const cond = j.status?.conditions?.find((c) => c.type === 'Pending');
-    return !(j.status?.phase === 'Pending' && cond?.status === 'True' && cond.reason === reason && cond.message === message);
-  });
+  const todo = jobs.filter((j) => !hasPendingCondition(j, reason, message));
   // A large backlog gets its condition once; a few writes at a time keep the pass short.
   await mapLimit(todo, MARK_CONCURRENCY, (j) => setPending(rt, objectKey(j), j.metadata.uid ?? '', reason, message));
+}
+
+function hasPendingCondition(j: VisionJobObject, reason: string, message: string): boolean {
+  const cond = j.status?.conditions?.find((c) => c.type === 'Pending');
+  return j.status?.phase === 'Pending' && cond?.status === 'True' && cond.reason === reason && cond.message === message;
 }

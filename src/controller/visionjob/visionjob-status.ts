@@ -18,7 +18,8 @@ export type PendingReason =
   | 'PoolAtCapacity'
   | 'QueueFull'
   | 'NatsUnavailable'
-  | 'WaitingForAdmission';
+  | 'WaitingForAdmission'
+  | 'NotBefore';
 
 /**
  * Stream sequence of the job's message. The admission records queueSequence after publishing,
