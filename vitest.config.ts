@@ -8,6 +8,7 @@ import { kubeBinDir } from './src/sandbox/control-plane/kube-binaries.js';
 const KUBE_TIER_E2E = [
   'test/e2e/controller-lifecycle.test.ts',
   'test/e2e/controller-admission.test.ts',
+  'test/e2e/controller-delayed.test.ts',
   'test/e2e/workerpool-scaling.test.ts',
   'test/e2e/workerpool-pod-death.test.ts',
   'test/e2e/workerpool-capacity.test.ts',

@@ -158,7 +158,8 @@ export const visionJobRootRules = [
     fieldPath: '.spec.suspend',
   },
   {
-    rule: `${stillWaiting} || (has(self.spec.notBefore) ? self.spec.notBefore : '') == (has(oldSelf.spec.notBefore) ? oldSelf.spec.notBefore : '')`,
+    // No '' default as for priority: a date-time string is a CEL timestamp on a real API server.
+    rule: `${stillWaiting} || (has(self.spec.notBefore) == has(oldSelf.spec.notBefore) && (!has(self.spec.notBefore) || self.spec.notBefore == oldSelf.spec.notBefore))`,
     message: 'spec.notBefore may change only while the job is Pending or Queued',
     fieldPath: '.spec.notBefore',
   },
