@@ -11,11 +11,14 @@ export interface ConnectNatsOptions {
   /** Default -1: reconnect forever (hour-long jobs must survive any outage). */
   maxReconnectAttempts?: number;
   reconnectTimeWaitMs?: number;
+  /** Random extra wait per reconnect attempt, so hundreds of agents do not reconnect in step. Default 1 s. */
+  reconnectJitterMs?: number;
 }
 
 /**
  * Connects with credentials/TLS, waits for the first connect (retrying) and reconnects
- * forever after outages.
+ * forever after outages. With several servers (a comma list, plus the cluster's gossiped
+ * URLs) the client walks all of them in random order on every reconnect round.
  */
 export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnection> {
   const creds = opts.credsFile ? await readFile(opts.credsFile) : undefined;
@@ -29,6 +32,8 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     tls,
     maxReconnectAttempts: opts.maxReconnectAttempts ?? -1,
     reconnectTimeWait: opts.reconnectTimeWaitMs ?? 500,
+    reconnectJitter: opts.reconnectJitterMs ?? 1000,
+    reconnectJitterTLS: opts.reconnectJitterMs ?? 1000,
     waitOnFirstConnect: true,
     pingInterval: 10_000,
     maxPingOut: 3,

@@ -30,12 +30,22 @@ export class NatsUnavailableError extends Error {
   }
 }
 
+/** The cluster cannot place the replica count a stream asks for; the message says what to change. */
+export class StreamReplicasError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StreamReplicasError';
+  }
+}
+
 /**
  * JetStream API error codes we act on (nats-server's errors.json). The client exports a few
  * (JetStreamApiCodes); the others are spelled out here once.
  */
 export const JsErrCode = {
   ...JetStreamApiCodes,
+  /** "no suitable peers for placement": fewer JetStream servers than the replicas asked. */
+  ClusterNoPeers: 10005,
   /** "resource limits exceeded for account" */
   AccountResourcesExceeded: 10002,
   /** "insufficient resources" */
@@ -55,6 +65,10 @@ export function jsErrCode(err: unknown): number | undefined {
 
 export function isStreamNotFound(err: unknown): boolean {
   return jsErrCode(err) === JsErrCode.StreamNotFound;
+}
+
+export function isNoSuitablePeers(err: unknown): boolean {
+  return jsErrCode(err) === JsErrCode.ClusterNoPeers;
 }
 
 export function isConsumerNotFound(err: unknown): boolean {

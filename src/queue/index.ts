@@ -9,3 +9,4 @@ export * from './ack.js';
 export * from './attempt-store.js';
 export * from './server-features.js';
 export * from './connect.js';
+export * from './replicas.js';

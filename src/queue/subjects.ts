@@ -9,6 +9,8 @@ export const JOBS_STREAM = 'VISIONQ_JOBS';
 export const EVENTS_STREAM = 'VISIONQ_EVENTS';
 /** KV bucket: per job uid, the claimed attempt and the failure count (see attempt-store.ts). */
 export const ATTEMPTS_BUCKET = 'VISIONQ_ATTEMPTS';
+/** Captures the MAX_DELIVERIES advisories of the jobs stream, so none is missed while no controller listens. */
+export const ADVISORIES_STREAM = 'VISIONQ_ADVISORIES';
 
 export const JOBS_SUBJECT_PREFIX = 'visionq.jobs';
 export const EVENTS_SUBJECT_PREFIX = 'visionq.events';

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { parseReplicasSetting, type ReplicasSetting } from '../../queue/replicas.js';
 import { DEFAULT_CONTROLLER_SETTINGS, type ControllerSettings } from './context.js';
 import { startController, type ControllerHandle, type LeaderElectionSettings } from './manager.js';
 
@@ -12,8 +13,10 @@ const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [-
   [--leader-election-namespace NS] [--lease-name visionq-controller] [--metrics-port 8080]
   [--health-port 8081] [--agent-image IMAGE] [--log-level info]
   [--leader-elect-lease-duration 15] [--leader-elect-renew-deadline 10] [--leader-elect-retry-period 2]
-  [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL]
-env: VISIONQ_NATS_URL, POD_NAME, POD_NAMESPACE, KUBECONFIG
+  [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL] [--nats-replicas auto|1..5]
+--nats-replicas: copies JetStream keeps of visionq's streams; auto (default) = 3 on a NATS
+  cluster of 3 or more servers, else 1; a change is applied to existing streams on start.
+env: VISIONQ_NATS_URL, VISIONQ_NATS_REPLICAS, POD_NAME, POD_NAMESPACE, KUBECONFIG
 `;
 
 /** `visionq controller ...`: runs until SIGTERM/SIGINT; returns the exit code. */
@@ -40,6 +43,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'agent-image': { type: 'string' },
         'agent-command': { type: 'string' },
         'nats-url-for-workers': { type: 'string' },
+        'nats-replicas': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -92,6 +96,13 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     process.stderr.write(`visionq controller: ${(err as Error).message}\n`);
     return 2;
   }
+  let replicas: ReplicasSetting;
+  try {
+    replicas = parseReplicasSetting(str('nats-replicas') ?? process.env.VISIONQ_NATS_REPLICAS ?? 'auto');
+  } catch (err) {
+    process.stderr.write(`visionq controller: --nats-replicas: ${(err as Error).message}\n`);
+    return 2;
+  }
   const agentImage = str('agent-image');
   const agentInstallPath = DEFAULT_CONTROLLER_SETTINGS.agentInstallPath;
   const settings: Partial<ControllerSettings> = {
@@ -107,6 +118,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       natsUrl: natsUrl.split(',').map((s) => s.trim()).filter(Boolean),
       natsCredsFile: str('nats-creds'),
       natsTls: { caFile: str('nats-tls-ca'), certFile: str('nats-tls-cert'), keyFile: str('nats-tls-key') },
+      streams: { replicas },
       logger,
       settings,
       leaderElection: values['leader-elect'] ? { namespace: leaseNamespace, leaseName: str('lease-name'), ...leaseTimes } : undefined,

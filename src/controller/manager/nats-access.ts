@@ -114,7 +114,10 @@ export class NatsConnector implements NatsAccess {
     while (!this.ac.signal.aborted && !nc.isClosed()) {
       try {
         const jsm = await jetstreamManager(nc);
-        await ensureStreams(jsm, this.opts.streams);
+        const ensured = await ensureStreams(jsm, { ...this.opts.streams, serverInfo: nc.info });
+        if (ensured.underReplicated.length > 0) {
+          this.log.warn({ streams: ensured.underReplicated }, 'NATS cannot place all stream replicas now (a server is down?); kept the current count, will retry on the next reconnect');
+        }
         this.handles = { nc, js: jetstream(nc), jsm };
         this.setReady(true);
         return;

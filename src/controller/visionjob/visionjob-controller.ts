@@ -130,8 +130,7 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
     enqueueJob: (key) => jobQueue.add(key),
     async stop() {
       for (const u of unsubscribe) u();
-      advisories.stop();
-      await Promise.all([events.stop(), ...runners.map((r) => r.stop({ drain: true }))]);
+      await Promise.all([events.stop(), advisories.stop(), ...runners.map((r) => r.stop({ drain: true }))]);
       await rt.settled();
       rt.retire();
     },
