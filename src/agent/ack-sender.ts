@@ -8,6 +8,12 @@ import { isNoResponders } from '../queue/errors.js';
 const ACK_BACKOFF = { initialMs: 200, maxMs: 2000 };
 /** While stopping with NATS down, a confirmed ack gives up after this many tries: the message comes back after ack_wait. */
 const STOPPING_ACK_ATTEMPTS = 10;
+/**
+ * "No responders" on an ack subject means nobody holds the consumer: it was deleted, or on a
+ * cluster its leader is being elected (a few seconds after the old one died). Retried this
+ * long before giving up, so an election does not make finished work run again.
+ */
+const NO_RESPONDERS_GRACE_MS = 30_000;
 /** Best-effort ack operations (a malformed message's term). */
 const BEST_EFFORT_ATTEMPTS = 10;
 
@@ -27,11 +33,12 @@ export class AckSender {
 
   /**
    * Retries `op` until the server confirms it. Gives up (false) when nobody answers on the ack
-   * subject (the consumer is gone), the connection is closed, the agent is stopping and NATS
+   * subject for NO_RESPONDERS_GRACE_MS (the consumer is gone), the connection is closed, the agent is stopping and NATS
    * stays away, or `isSuperseded` says a newer attempt took over meanwhile.
    */
   async confirmed(op: () => Promise<unknown>, ctx: { jobUid: string; isSuperseded: () => Promise<boolean> }): Promise<boolean> {
     let superseded = false;
+    const graceUntil = this.deps.clock.now() + NO_RESPONDERS_GRACE_MS;
     try {
       await retry(
         async (attempt) => {
@@ -45,7 +52,7 @@ export class AckSender {
           backoff: ACK_BACKOFF,
           clock: this.deps.clock,
           shouldRetry: (err, attempt) =>
-            !isNoResponders(err) && !this.deps.nc.isClosed() && !(this.deps.stopping() && attempt > STOPPING_ACK_ATTEMPTS),
+            (!isNoResponders(err) || this.deps.clock.now() < graceUntil) && !this.deps.nc.isClosed() && !(this.deps.stopping() && attempt > STOPPING_ACK_ATTEMPTS),
           onRetry: (err) => this.deps.log.warn({ err: (err as Error).message, jobUid: ctx.jobUid }, 'ack operation not confirmed; retrying'),
         },
       );

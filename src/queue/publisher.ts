@@ -3,6 +3,28 @@ import { encodeJobMessage, jobMsgId, JobMessage, type JobMessageInput } from './
 import { encodeJobEvent, jobEventMsgId, type JobEvent } from './job-events.js';
 import { eventSubject, jobSubject } from './subjects.js';
 import { NatsUnavailableError, QueueFullError, isQueueFull, isUnavailable } from './errors.js';
+import { retry } from '../lib/retry.js';
+import { realClock, type Clock } from '../lib/clock.js';
+
+export interface PublishOptions {
+  /** Per-try timeout waiting for the stream's ack. Default 5 s. */
+  timeoutMs?: number;
+  /**
+   * Keeps retrying an unavailable stream (no responders, timeout: a stream leader election
+   * on a cluster takes a few seconds) for this long before NatsUnavailableError. The msgID
+   * makes a retry of a publish that was stored after all a no-op. Default 10 s; 0: one try.
+   */
+  retryForMs?: number;
+  clock?: Clock;
+}
+
+const PUBLISH_BACKOFF = { initialMs: 100, maxMs: 1000 };
+
+async function publishRetrying<T>(fn: () => Promise<T>, opts: PublishOptions): Promise<T> {
+  const clock = opts.clock ?? realClock;
+  const until = clock.now() + (opts.retryForMs ?? 10_000);
+  return retry(fn, { backoff: PUBLISH_BACKOFF, clock, shouldRetry: (err) => isUnavailable(err) && !isQueueFull(err) && clock.now() < until });
+}
 
 export interface PublishResult {
   /** Stream sequence of the job message (of the first publish when `duplicate`). */
@@ -15,13 +37,14 @@ export interface PublishResult {
  * Queues a job on `visionq.jobs.<ns>.<pool>` with msgID `uid` (or `uid/requeueGeneration`),
  * so repeating the publish is a no-op. Throws QueueFullError or NatsUnavailableError.
  */
-export async function publishJob(js: JetStreamClient, msg: JobMessageInput, opts: { timeoutMs?: number } = {}): Promise<PublishResult> {
+export async function publishJob(js: JetStreamClient, msg: JobMessageInput, opts: PublishOptions = {}): Promise<PublishResult> {
   const job = JobMessage.parse(msg);
+  const data = encodeJobMessage(job);
   try {
-    const ack = await js.publish(jobSubject(job.namespace, job.pool), encodeJobMessage(job), {
+    const ack = await publishRetrying(() => js.publish(jobSubject(job.namespace, job.pool), data, {
       msgID: jobMsgId(job),
       timeout: opts.timeoutMs ?? 5000,
-    });
+    }), opts);
     return { seq: ack.seq, duplicate: ack.duplicate };
   } catch (err) {
     throw mapPublishError(err, `publish job ${job.namespace}/${job.name}`);
@@ -29,12 +52,13 @@ export async function publishJob(js: JetStreamClient, msg: JobMessageInput, opts
 }
 
 /** Publishes a job event with a dedup msgID (see `jobEventMsgId`). */
-export async function publishJobEvent(js: JetStreamClient, ev: JobEvent, opts: { timeoutMs?: number } = {}): Promise<PublishResult> {
+export async function publishJobEvent(js: JetStreamClient, ev: JobEvent, opts: PublishOptions = {}): Promise<PublishResult> {
+  const data = encodeJobEvent(ev);
   try {
-    const ack = await js.publish(eventSubject(ev.namespace, ev.name), encodeJobEvent(ev), {
+    const ack = await publishRetrying(() => js.publish(eventSubject(ev.namespace, ev.name), data, {
       msgID: jobEventMsgId(ev),
       timeout: opts.timeoutMs ?? 5000,
-    });
+    }), opts);
     return { seq: ack.seq, duplicate: ack.duplicate };
   } catch (err) {
     throw mapPublishError(err, `publish ${ev.type} event of ${ev.namespace}/${ev.name}`);

@@ -45,11 +45,17 @@ describe('ack sender', () => {
     expect(f.calls).toBe(3);
   });
 
-  it('gives up at once when nobody answers on the ack subject (consumer gone)', async () => {
-    const { clock, acks } = sender();
-    const f = failing([new RequestError("no responders: '$JS.ACK.x'", { cause: new NoRespondersError('$JS.ACK.x') })]);
-    expect(await drive(clock, acks.confirmed(f.op, { jobUid: 'u', isSuperseded: async () => false }))).toBe(false);
-    expect(f.calls).toBe(1);
+  it('retries "no responders" through a consumer leader election, and gives up once the grace is over (consumer gone)', async () => {
+    const noResponders = () => new RequestError("no responders: '$JS.ACK.x'", { cause: new NoRespondersError('$JS.ACK.x') });
+    const election = sender();
+    const f1 = failing([noResponders()]);
+    expect(await drive(election.clock, election.acks.confirmed(f1.op, { jobUid: 'u', isSuperseded: async () => false }))).toBe(true);
+    expect(f1.calls).toBe(2);
+    const gone = sender();
+    const f2 = failing(Array.from({ length: 50 }, noResponders));
+    // drive() moves the clock 60 s per wait, past the 30 s grace: the second refusal ends it.
+    expect(await drive(gone.clock, gone.acks.confirmed(f2.op, { jobUid: 'u', isSuperseded: async () => false }))).toBe(false);
+    expect(f2.calls).toBe(2);
   });
 
   it('gives up when a newer attempt took over during the outage', async () => {
