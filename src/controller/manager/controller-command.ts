@@ -14,6 +14,7 @@ const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [-
   [--health-port 8081] [--agent-image IMAGE] [--log-level info]
   [--leader-elect-lease-duration 15] [--leader-elect-renew-deadline 10] [--leader-elect-retry-period 2]
   [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL] [--nats-replicas auto|1..5]
+  [--queue-sweep-seconds 60]
 --nats-replicas: copies JetStream keeps of visionq's streams; auto (default) = 3 on a NATS
   cluster of 3 or more servers, else 1; a change is applied to existing streams on start.
 env: VISIONQ_NATS_URL, VISIONQ_NATS_REPLICAS, POD_NAME, POD_NAMESPACE, KUBECONFIG
@@ -44,6 +45,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'agent-command': { type: 'string' },
         'nats-url-for-workers': { type: 'string' },
         'nats-replicas': { type: 'string' },
+        'queue-sweep-seconds': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -85,6 +87,13 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${k} must be a positive number of seconds, got ${v}`);
     return n * 1000;
   };
+  let queueSweepIntervalMs: number | undefined;
+  try {
+    queueSweepIntervalMs = seconds('queue-sweep-seconds');
+  } catch (err) {
+    process.stderr.write(`visionq controller: ${(err as Error).message}\n`);
+    return 2;
+  }
   let leaseTimes: Pick<LeaderElectionSettings, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>;
   try {
     leaseTimes = {
@@ -119,6 +128,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       natsCredsFile: str('nats-creds'),
       natsTls: { caFile: str('nats-tls-ca'), certFile: str('nats-tls-cert'), keyFile: str('nats-tls-key') },
       streams: { replicas },
+      queueSweepIntervalMs,
       logger,
       settings,
       leaderElection: values['leader-elect'] ? { namespace: leaseNamespace, leaseName: str('lease-name'), ...leaseTimes } : undefined,

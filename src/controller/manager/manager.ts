@@ -51,6 +51,8 @@ export interface StartControllerOptions {
   defaultMetrics?: boolean;
   streams?: StreamsOptions;
   events?: JobEventConsumerOptions;
+  /** Period of the check that every Queued job still has its queue message (default 60 s). */
+  queueSweepIntervalMs?: number;
   jobWorkers?: number;
   /** Informer resync period (default 10 min). */
   resyncMs?: number;
@@ -134,6 +136,7 @@ export async function startController(opts: StartControllerOptions): Promise<Con
     const vj = startVisionJobController(ctx, {
       jobWorkers: opts.jobWorkers,
       events: opts.events,
+      sweep: { intervalMs: opts.queueSweepIntervalMs },
       onNatsChange: (fn) => nats.onChange(fn),
     });
     // The WorkerPool side registers its handlers and workers here.

@@ -9,6 +9,7 @@ export interface ControllerMetrics {
   retries: Counter<'namespace' | 'pool'>;
   disruptions: Counter<'namespace' | 'pool'>;
   jobsPublished: Counter<'namespace' | 'pool'>;
+  messagesLost: Counter<'namespace' | 'pool'>;
   reconcileDurationSeconds: Histogram<'controller'>;
   reconcileErrors: Counter<'controller'>;
   workQueueDepth: Gauge<'controller'>;
@@ -54,6 +55,12 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
     disruptions: new Counter({
       name: 'visionq_job_disruptions_total',
       help: 'Attempts lost to a worker going away (not counted as failures)',
+      labelNames: ['namespace', 'pool'],
+      registers: r,
+    }),
+    messagesLost: new Counter({
+      name: 'visionq_job_messages_lost_total',
+      help: 'Queued jobs found without their queue message and queued again (see the MessageLost event)',
       labelNames: ['namespace', 'pool'],
       registers: r,
     }),

@@ -14,12 +14,14 @@ import { reconcileVisionJob } from './visionjob-reconciler.js';
 import { objectKey } from '../../kube/object-store.js';
 import { poolKeyOf } from '../manager/jobs-by-pool.js';
 import { VisionJobRuntime } from './visionjob-runtime.js';
+import { QueuedMessageSweep, type QueuedMessageSweepOptions } from './queued-message-sweep.js';
 import { IN_FLIGHT_PHASES } from './visionjob-status.js';
 
 export interface VisionJobControllerOptions {
   jobWorkers?: number;
   admissionWorkers?: number;
   events?: JobEventConsumerOptions;
+  sweep?: QueuedMessageSweepOptions;
   /** Subscribe to NATS (re)connects: admission passes run again at once when NATS is back. */
   onNatsChange?: (fn: (connected: boolean) => void) => () => void;
 }
@@ -124,13 +126,15 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
   events.start();
   const advisories = new MaxDeliveriesWatcher(rt);
   advisories.start();
+  const sweep = new QueuedMessageSweep(rt, opts.sweep);
+  sweep.start();
 
   return {
     runtime: rt,
     enqueueJob: (key) => jobQueue.add(key),
     async stop() {
       for (const u of unsubscribe) u();
-      await Promise.all([events.stop(), advisories.stop(), ...runners.map((r) => r.stop({ drain: true }))]);
+      await Promise.all([events.stop(), advisories.stop(), sweep.stop(), ...runners.map((r) => r.stop({ drain: true }))]);
       await rt.settled();
       rt.retire();
     },

@@ -19,7 +19,8 @@ export type PendingReason =
   | 'QueueFull'
   | 'NatsUnavailable'
   | 'WaitingForAdmission'
-  | 'NotBefore';
+  | 'NotBefore'
+  | 'MessageLost';
 
 /**
  * Stream sequence of the job's message. The admission records queueSequence after publishing,
