@@ -32,7 +32,8 @@ function canonical(v: unknown): unknown {
 /**
  * Validates a VisionJob (defaults applied in the returned value). With `oldObj` (an update)
  * it also enforces what the CRD's transition rules enforce: the spec is immutable except
- * priority and suspend, which may change only while the job waits (phase absent, Pending, Queued).
+ * priority and notBefore, which may change only while the job waits (phase absent, Pending,
+ * Queued), and suspend, which may change until the job has finished (a running job is stopped).
  */
 export function validateVisionJob(obj: unknown, oldObj?: unknown): ValidationResult<VisionJob> {
   const r = run(VisionJobSchema, obj);
@@ -48,7 +49,7 @@ export function validateVisionJob(obj: unknown, oldObj?: unknown): ValidationRes
   const waiting = phase === undefined || (WAITING_PHASES as readonly string[]).includes(phase);
   for (const key of [...keys].sort()) {
     if (deepEqual(next[key], prev[key])) continue;
-    if (key === 'priority' || key === 'suspend') {
+    if (key === 'priority' || key === 'notBefore') {
       if (!waiting) {
         errors.push({
           field: `spec.${key}`,
@@ -56,6 +57,12 @@ export function validateVisionJob(obj: unknown, oldObj?: unknown): ValidationRes
           value: next[key],
           message: `spec.${key} may change only while the job is Pending or Queued`,
         });
+      }
+      continue;
+    }
+    if (key === 'suspend') {
+      if (!waiting && phase !== 'Running') {
+        errors.push({ field: 'spec.suspend', type: 'FieldValueInvalid', value: next[key], message: 'spec.suspend may change only until the job has finished' });
       }
       continue;
     }

@@ -62,7 +62,7 @@ export const VisionJobSpecSchema = z
         description: "Added to the pool's container environment for this job.",
       }),
     priority: z.int32().default(0).describe('Higher runs first. May change only while the job waits.'),
-    suspend: z.boolean().default(false).describe('Hold the job in the queue. May change only while the job waits.'),
+    suspend: z.boolean().default(false).describe('Hold the job: taken out of the queue, or stopped if running (not counted as a failure). May change until the job has finished.'),
     notBefore: timestamp()
       .optional()
       .describe(
@@ -100,7 +100,7 @@ export const CurrentAttemptSchema = z.strictObject({
   streamSeq: z.int().min(0).optional().describe('Sequence of the job message in VISIONQ_JOBS.'),
   deliveryCount: z.int32().min(0).optional().describe('JetStream delivery count: (streamSeq, deliveryCount) orders attempts.'),
   ended: z
-    .enum(['succeeded', 'failed', 'requeued', 'cancelled', 'rejected'])
+    .enum(['succeeded', 'failed', 'requeued', 'cancelled', 'rejected', 'suspending', 'suspended'])
     .optional()
     .describe('How the attempt ended; later reports of the same attempt are ignored.'),
   requeuedForPod: z.string().optional().describe('Pod whose death re-queued this attempt.'),
@@ -144,7 +144,9 @@ export type VisionJobStatus = z.infer<typeof VisionJobStatusSchema>;
 const waiting = WAITING_PHASES.map((p) => `'${p}'`).join(', ');
 const stillWaiting = `!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase in [${waiting}]`;
 
-/** Root rules: name shape, and priority/suspend changes only while the job waits. */
+const notFinished = `${stillWaiting} || oldSelf.status.phase == 'Running'`;
+
+/** Root rules: name shape, priority changes only while the job waits, suspend until it finished. */
 export const visionJobRootRules = [
   nameRule(),
   {
@@ -153,8 +155,9 @@ export const visionJobRootRules = [
     fieldPath: '.spec.priority',
   },
   {
-    rule: `${stillWaiting} || (has(self.spec.suspend) ? self.spec.suspend : false) == (has(oldSelf.spec.suspend) ? oldSelf.spec.suspend : false)`,
-    message: 'spec.suspend may change only while the job is Pending or Queued',
+    // Suspending a running job stops it (visionjob-suspend.ts); a finished job has nothing to hold.
+    rule: `${notFinished} || (has(self.spec.suspend) ? self.spec.suspend : false) == (has(oldSelf.spec.suspend) ? oldSelf.spec.suspend : false)`,
+    message: 'spec.suspend may change only until the job has finished',
     fieldPath: '.spec.suspend',
   },
   {

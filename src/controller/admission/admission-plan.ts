@@ -49,6 +49,8 @@ export function isWaiting(job: VisionJobObject): boolean {
   if (job.metadata.deletionTimestamp) return false;
   const st = jobStatus(job);
   if (isTerminal(st)) return false;
+  // A suspended attempt still being stopped: its old message may not be gone yet.
+  if (st.currentAttempt?.ended === 'suspending') return false;
   return st.phase === undefined || st.phase === 'Pending';
 }
 

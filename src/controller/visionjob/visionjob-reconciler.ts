@@ -6,7 +6,9 @@
  *   invalid spec       → Failed, condition Failed=True reason InvalidSpec naming the field
  *   Pending            → finalizer added, then either a Pending condition saying why it waits
  *                        (PoolNotFound, Suspended) or handed to the pool's admission pass
- *   Queued / Running   → nothing: the job events consumer moves it on
+ *   Queued / Running   → nothing: the job events consumer moves it on; with spec.suspend a
+ *                        queued job is taken out of the stream, a running one stopped
+ *                        (visionjob-suspend.ts)
  */
 import type { ReconcileResult } from '../../kube/controller-loop.js';
 import type { VisionJobObject } from '../manager/context-types.js';
@@ -18,6 +20,8 @@ import { type VisionJobRuntime } from './visionjob-runtime.js';
 import { setCondition } from '../../api/conditions.js';
 import { failJob, isTerminal, queuedMessageSeq, type VisionJobStatus } from './visionjob-status.js';
 import { deleteQueuedJob } from '../../queue/topology.js';
+import { finishSuspend, suspendRunning } from './visionjob-suspend.js';
+import { newerDeliveryClaimed } from './attempt-records.js';
 
 export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Promise<ReconcileResult | void> {
   const job = rt.store.get(key);
@@ -60,6 +64,8 @@ export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Pro
   if (!hasFinalizer(job)) await addFinalizer(rt, key, uid);
 
   const phase = status.phase ?? 'Pending';
+  if (status.currentAttempt?.ended === 'suspending') return finishSuspend(rt, key, job);
+  if (phase === 'Running' && job.spec.suspend === true) return suspendRunning(rt, key, job);
   if (phase === 'Queued' && job.spec.suspend === true) {
     return unqueue(rt, key, job, {
       reason: 'Suspended',
@@ -122,6 +128,13 @@ async function unqueue(rt: VisionJobRuntime, key: string, job: VisionJobObject, 
   const nats = rt.ctx.nats.current();
   if (!nats) return { requeueAfterMs: 2000 };
   const seq = queuedMessageSeq(st);
+  // An agent claimed a newer delivery than the status shows: it is starting the job right now,
+  // and deleting the message would let it run while the status says Suspended. Its `started`
+  // event comes next; a running job is then stopped (visionjob-suspend.ts).
+  const cur = st.currentAttempt;
+  if (await newerDeliveryClaimed(nats, job.metadata.uid ?? '', { streamSeq: cur?.streamSeq ?? 0, deliveryCount: cur?.deliveryCount ?? 0 })) {
+    return { requeueAfterMs: 500 };
+  }
   const removed = seq === undefined ? false : await deleteQueuedJob(nats.jsm, seq);
   if (!removed) return; // an agent holds it: the job runs
   const now = rt.now();

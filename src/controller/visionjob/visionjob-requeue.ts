@@ -14,6 +14,23 @@ import { poolKeyOf } from '../manager/jobs-by-pool.js';
 import type { VisionJobRuntime } from './visionjob-runtime.js';
 import { setCondition } from '../../api/conditions.js';
 import { isTerminal } from './visionjob-status.js';
+import { newerDeliveryClaimed } from './attempt-records.js';
+import type { NatsHandles } from '../manager/context.js';
+
+/**
+ * nats-server 2.9 applies a NAK to the message, not to the delivery it names: if the agent
+ * handed the job back already and another worker claimed it, this NAK would start a third
+ * run. So NAK only while VISIONQ_ATTEMPTS still names this attempt's delivery; when that
+ * cannot be read, skip the NAK (the message comes back after ack_wait: slower, never doubled).
+ */
+async function nakIsSafe(nats: NatsHandles, uid: string, attempt: { streamSeq?: number; deliveryCount?: number }): Promise<boolean> {
+  if (attempt.streamSeq === undefined || attempt.deliveryCount === undefined) return false;
+  try {
+    return !(await newerDeliveryClaimed(nats, uid, { streamSeq: attempt.streamSeq, deliveryCount: attempt.deliveryCount }));
+  } catch {
+    return false;
+  }
+}
 
 export class NotLeaderError extends Error {
   override readonly name = 'NotLeaderError';
@@ -34,7 +51,7 @@ export async function requeueJobOfDeadPod(rt: VisionJobRuntime, job: VisionJobOb
 
   const nats = ctx.nats.current();
   if (!nats) throw new NatsUnavailableError(`cannot re-queue ${key}: NATS is unreachable`);
-  if (attempt.ackSubject) nakByAckSubject(nats.nc, attempt.ackSubject);
+  if (attempt.ackSubject && (await nakIsSafe(nats, uid, attempt))) nakByAckSubject(nats.nc, attempt.ackSubject);
 
   const now = ctx.clock();
   let counted = false;

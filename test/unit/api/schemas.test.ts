@@ -48,13 +48,17 @@ describe('zod schemas', () => {
     ]);
   });
 
-  it('allows priority and suspend changes only while the job waits', () => {
+  it('allows priority changes only while the job waits, and suspend until it finished', () => {
     const old = { ...job({ pool: 'gpu', priority: 1 }), status: { phase: 'Queued' } };
     expect(validateVisionJob(job({ pool: 'gpu', priority: 5, suspend: true }), old).ok).toBe(true);
     const running = { ...old, status: { phase: 'Running' } };
     const r = validateVisionJob(job({ pool: 'gpu', priority: 5 }), running);
     expect(!r.ok && r.errors.map((e) => e.field)).toEqual(['spec.priority']);
     expect(validateVisionJob(job({ pool: 'gpu', priority: 1 }), running).ok).toBe(true);
+    expect(validateVisionJob(job({ pool: 'gpu', priority: 1, suspend: true }), running).ok).toBe(true);
+    const done = { ...old, status: { phase: 'Failed' } };
+    const f = validateVisionJob(job({ pool: 'gpu', priority: 1, suspend: true }), done);
+    expect(!f.ok && f.errors.map((e) => e.field)).toEqual(['spec.suspend']);
   });
 
   it('treats adding an optional spec field on update as a change', () => {
