@@ -8,20 +8,23 @@
  * - events of one job are applied in order (a promise chain per job), different jobs in
  *   parallel, with a bound on events in progress;
  * - progress and heartbeat writes are throttled (trailing edge, the newest wins);
- * - an event of a job that no longer exists stops its process (the agent is asked to cancel).
+ * - an event of a job that no longer exists stops its process (the agent is asked to cancel);
+ * - an event whose status write the API server refuses (400/422) is reported and never
+ *   retried for ever: dropped if more events follow, else the job is Failed (StatusRejected).
  */
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { Backoff } from '../../kube/backoff.js';
+import { classifyApiError, describeApiError } from '../../kube/api-errors.js';
 import { sleep } from '../../kube/clock.js';
 import { namespacedKey } from '../../kube/object-store.js';
 import { safeDecodeJobEvent, type JobEvent } from '../../queue/job-events.js';
 import { EVENTS_STREAM } from '../../queue/subjects.js';
 import { ensureEventsConsumer } from '../../queue/topology.js';
-import { applyJobEvent, type ReduceResult } from './job-event-reducer.js';
+import { applyJobEvent, compareAttempt, type ReduceResult } from './job-event-reducer.js';
 import { JobEventThrottle } from './job-event-throttle.js';
 import { requestAgentCancel } from '../visionjob/visionjob-cancel.js';
 import type { VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
-import type { VisionJobStatus } from '../visionjob/visionjob-status.js';
+import { failJob, isTerminal, type FinishedResult, type VisionJobStatus } from '../visionjob/visionjob-status.js';
 
 export const EVENTS_DURABLE = 'visionq-controller';
 
@@ -155,11 +158,62 @@ export class JobEventConsumer {
         m.ack();
         return;
       } catch (err) {
+        if (classifyApiError(err) === 'invalid') {
+          await this.reject(ev, err);
+          m.ack();
+          return;
+        }
         this.rt.ctx.metrics.jobEventsApplied.inc({ type: ev.type, outcome: 'error' });
         this.log.warn({ namespace: ev.namespace, name: ev.name, attempt: ev.attempt, type: ev.type, err: (err as Error).message }, 'could not apply job event; retrying');
         m.working();
         await sleep(backoff.next(), this.ac.signal);
       }
+    }
+  }
+
+  /**
+   * The API server refused the status this event produces (400/422: e.g. a result the schema
+   * does not take). Retrying the same write cannot succeed and would hold the job's later
+   * events behind it for ever. A non-final event is dropped (the next ones carry the job on);
+   * a final one (success, final failure, rejection, cancel) has already removed the message, so
+   * dropping it would leave the job Running for ever: the job is marked Failed with reason
+   * StatusRejected and the API server's words, which name the field.
+   */
+  private async reject(ev: JobEvent, err: unknown): Promise<void> {
+    const rt = this.rt;
+    rt.ctx.metrics.jobEventsApplied.inc({ type: ev.type, outcome: 'rejected' });
+    const why = describeApiError(err);
+    const key = namespacedKey(ev.namespace, ev.name);
+    const final = ev.type === 'succeeded' || ev.type === 'rejected' || ev.type === 'cancelled' || (ev.type === 'failed' && !ev.willRetry);
+    this.log.error({ namespace: ev.namespace, name: ev.name, attempt: ev.attempt, type: ev.type, err: why, final }, 'status write for job event refused by the API server');
+    const job = rt.store.get(key);
+    if (!job || job.metadata.uid !== ev.jobUid) return;
+    const what = `the status from the ${ev.type} event of attempt ${ev.attempt} was refused by the API server`;
+    rt.ctx.recorder.event(job, 'Warning', 'StatusRejected', `${what}${final ? '' : ' and dropped'}: ${why}`.slice(0, 1024));
+    if (!final) return;
+    const now = rt.now();
+    const message = `${what}: ${why}`.slice(0, 1024);
+    let events: FinishedResult['events'] = [];
+    try {
+      const written = await rt.store.updateStatus(
+        key,
+        (j) => {
+          if (isTerminal(j.status)) return undefined;
+          const cur = j.status?.currentAttempt;
+          if (cur && ev.type !== 'succeeded' && compareAttempt({ streamSeq: ev.streamSeq, deliveryCount: ev.deliveryCount }, cur) < 0) return undefined;
+          const r = failJob(j.status ?? {}, 'StatusRejected', message, ev.time, now, j.metadata.generation);
+          events = r.events;
+          return r.status;
+        },
+        { uid: ev.jobUid },
+      );
+      if (!written) return;
+      for (const e of events) rt.ctx.recorder.event(written, e.type, e.reason, e.message);
+      this.throttle.forget(key);
+      rt.enqueueAdmission(namespacedKey(ev.namespace, written.spec.pool));
+    } catch (e) {
+      // Even the Failed status was refused: leave it to the operator; the event says why.
+      this.log.error({ namespace: ev.namespace, name: ev.name, err: describeApiError(e) }, 'could not mark the job Failed after a refused status write');
     }
   }
 

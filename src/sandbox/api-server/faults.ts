@@ -1,12 +1,16 @@
+export type FaultStatus = 422 | 429 | 500;
+
 export interface FailNextOptions {
   /** How many matching requests fail. */
   count: number;
-  /** 429 (with Retry-After) or 500. */
-  status?: 429 | 500;
+  /** 429 (with Retry-After), 500, or 422 (an Invalid Status, as for a value the schema refuses). */
+  status?: FaultStatus;
   /** Only requests whose path matches (a RegExp or its source). */
   path?: string | RegExp;
   /** Only this Kubernetes verb (get, list, watch, create, update, patch, delete) or HTTP method. */
   verb?: string;
+  /** Only requests whose body matches (a RegExp or its source), e.g. one status transition. */
+  body?: string | RegExp;
   retryAfterSeconds?: number;
 }
 
@@ -30,14 +34,15 @@ export interface FaultSwitches {
 
 interface FailRule {
   remaining: number;
-  status: 429 | 500;
+  status: FaultStatus;
   path?: RegExp;
   verb?: string;
+  body?: RegExp;
   retryAfterSeconds: number;
 }
 
 export interface FaultDecision {
-  fail?: { status: 429 | 500; retryAfterSeconds: number };
+  fail?: { status: FaultStatus; retryAfterSeconds: number };
   latencyMs: number;
 }
 
@@ -64,6 +69,7 @@ export class FaultState implements FaultSwitches {
       status: opts.status ?? 500,
       path: toRegExp(opts.path),
       verb: opts.verb?.toLowerCase(),
+      body: toRegExp(opts.body),
       retryAfterSeconds: opts.retryAfterSeconds ?? 1,
     });
   }
@@ -89,12 +95,13 @@ export class FaultState implements FaultSwitches {
   }
 
   /** What to do with one request. */
-  decide(path: string, verb: string, method: string): FaultDecision {
+  decide(path: string, verb: string, method: string, body = ''): FaultDecision {
     const latencyMs = this.latency.ms > 0 && (!this.latency.path || this.latency.path.test(path)) ? this.latency.ms : 0;
     for (const r of this.rules) {
       if (r.remaining <= 0) continue;
       if (r.path && !r.path.test(path)) continue;
       if (r.verb && r.verb !== verb && r.verb !== method.toLowerCase()) continue;
+      if (r.body && !r.body.test(body)) continue;
       r.remaining--;
       this.rules = this.rules.filter((x) => x.remaining > 0);
       return { fail: { status: r.status, retryAfterSeconds: r.retryAfterSeconds }, latencyMs };

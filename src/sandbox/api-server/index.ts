@@ -88,14 +88,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       }
     }
     const rpath = parseResourcePath(pathname, registry);
-    const decision = faults.decide(pathname, verbOf(method, rpath, q), method);
+    const decision = faults.decide(pathname, verbOf(method, rpath, q), method, raw);
     if (decision.latencyMs > 0) await new Promise((r) => setTimeout(r, decision.latencyMs));
     if (decision.fail) {
       const { status, retryAfterSeconds } = decision.fail;
       const err =
         status === 429
           ? new ApiError(429, 'TooManyRequests', 'the server has received too many requests and has asked us to try again later', { retryAfterSeconds })
-          : new ApiError(500, 'InternalError', 'Internal error occurred: injected fault', {});
+          : status === 422
+            ? new ApiError(422, 'Invalid', 'injected fault: the object is invalid', {})
+            : new ApiError(500, 'InternalError', 'Internal error occurred: injected fault', {});
       return sendJson(res, status, err.toStatus(), status === 429 ? { 'Retry-After': String(retryAfterSeconds) } : {});
     }
     if (rpath) return handleResource(ctx, req, res, rpath, q, raw);
