@@ -145,7 +145,7 @@ function snapshot(controllerPid: number, h: Harness): Snapshot {
   const self = process.cpuUsage();
   return {
     controller: procCpu(controllerPid)?.self ?? 0,
-    natsServer: procCpu(h.sandbox.nats.pid!)?.self ?? 0,
+    natsServer: procCpu(h.sandbox.nats!.pid!)?.self ?? 0,
     agents,
     algorithm,
     sandboxProcess: (self.user + self.system) / 1e6,

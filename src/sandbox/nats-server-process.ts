@@ -17,6 +17,8 @@ export interface NatsServerProcessOptions {
   /** Binary to run; defaults to `nats-server` from PATH. */
   binary?: string;
   startTimeoutMs?: number;
+  /** Appended to the command line, e.g. a server name and cluster routes. */
+  extraArgs?: readonly string[];
 }
 
 /**
@@ -46,7 +48,7 @@ export class NatsServerProcess {
     if (this.running) return;
     await mkdir(this.opts.storeDir, { recursive: true });
     const host = this.opts.host ?? '127.0.0.1';
-    const proc = spawn(this.opts.binary ?? 'nats-server', ['-a', host, '-p', String(this.opts.port), '-js', '-sd', this.opts.storeDir], {
+    const proc = spawn(this.opts.binary ?? 'nats-server', ['-a', host, '-p', String(this.opts.port), '-js', '-sd', this.opts.storeDir, ...(this.opts.extraArgs ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = proc;
@@ -75,6 +77,16 @@ export class NatsServerProcess {
     const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
     await gone;
     clearTimeout(timer);
+  }
+
+  /** Sends `signal` with no grace period (a crash, for fault tests); resolves once the process is gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = this.child;
+    this.child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill(signal);
+    await gone;
   }
 }
 

@@ -5,6 +5,7 @@ import { runDemo } from './demo.js';
 
 const USAGE = `usage: visionq sandbox [--dir DIR] [--nodes N] [--gpus-per-node G] [--max-nodes M]
                        [--node-provision-seconds S] [--api-port P] [--nats-port P]
+                       [--nats-cluster N]
                        [--no-controller] [--demo] [--log-level LEVEL]
                        [--control-plane memory|kube]
 
@@ -16,6 +17,10 @@ Use it with: kubectl --kubeconfig DIR/kubeconfig ...
 --control-plane kube runs the real etcd, kube-apiserver, kube-controller-manager and
 kube-scheduler built by \`npm run kube:build\` (use the kubectl built with them:
 ~/.cache/visionq/kube/v1.36.3/kubectl).
+
+--nats-cluster N (1, or 3 and more) runs N nats-server nodes as one JetStream cluster on
+free loopback ports instead of a single server; kill -9 one of the printed pids to watch
+jobs continue. --nats-port applies to the single server only.
 `;
 
 /** Parses a non-negative integer flag, failing with the flag's name. */
@@ -39,6 +44,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
         'node-provision-seconds': { type: 'string' },
         'api-port': { type: 'string' },
         'nats-port': { type: 'string' },
+        'nats-cluster': { type: 'string' },
         'no-controller': { type: 'boolean', default: false },
         demo: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'warn' },
@@ -56,7 +62,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  let nodes: number, gpusPerNode: number, maxNodes: number, provisionSeconds: number, apiPort: number, natsPort: number;
+  let nodes: number, gpusPerNode: number, maxNodes: number, provisionSeconds: number, apiPort: number, natsPort: number, natsCluster: number;
   try {
     nodes = intFlag('nodes', v.nodes, 2);
     gpusPerNode = intFlag('gpus-per-node', v['gpus-per-node'], 1);
@@ -64,6 +70,13 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
     provisionSeconds = intFlag('node-provision-seconds', v['node-provision-seconds'], 5);
     apiPort = intFlag('api-port', v['api-port'], 0);
     natsPort = intFlag('nats-port', v['nats-port'], 0);
+    natsCluster = intFlag('nats-cluster', v['nats-cluster'], 1);
+    if (natsCluster === 0 || natsCluster === 2) {
+      throw new Error(`--nats-cluster must be 1 or at least 3, got ${natsCluster}: JetStream needs a majority of nodes up, so 2 nodes survive no failure`);
+    }
+    if (natsCluster > 1 && v['nats-port'] !== undefined) {
+      throw new Error('--nats-port sets the port of a single nats-server; it cannot be used with --nats-cluster above 1 (the nodes take free ports)');
+    }
     if (v['control-plane'] !== 'memory' && v['control-plane'] !== 'kube') {
       throw new Error(`--control-plane must be memory or kube, got "${v['control-plane']}"`);
     }
@@ -91,6 +104,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
       nodeProvisionSeconds: provisionSeconds,
       apiPort: apiPort || undefined,
       natsPort: natsPort || undefined,
+      natsClusterSize: natsCluster,
       logger,
       startController,
       controlPlane: v['control-plane'] as ControlPlaneKind,
@@ -101,6 +115,9 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`sandbox ready: kubeconfig=${sandbox.kubeconfigPath}\n`);
+  for (const node of sandbox.natsCluster?.nodes ?? []) {
+    process.stdout.write(`nats node ${node.name}: ${node.url} pid ${node.pid}\n`);
+  }
 
   const stopped = new Promise<void>((resolve) => {
     const onSignal = () => {

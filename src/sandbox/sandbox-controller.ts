@@ -11,7 +11,8 @@ import { packageRoot } from './package-root.js';
 export async function startSandboxController(env: SandboxEnvironment, logger: Logger): Promise<{ stop(): Promise<void> }> {
   return startController({
     kc: env.kc,
-    natsUrl: env.natsUrl,
+    // nats.js takes a list, not a comma-joined string; workers get the string (the agent splits it).
+    natsUrl: env.natsUrl.split(','),
     logger: logger.child({ component: 'controller' }),
     settings: {
       natsUrlForWorkers: env.natsUrl,

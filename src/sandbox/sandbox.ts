@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { startApiServer, type ApiServerHandle } from './api-server/index.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { NatsServerProcess } from './nats-server-process.js';
+import { NatsCluster } from './nats-cluster.js';
 import { freePort } from './free-port.js';
 import { installCrds, readCrds } from './crd-installer.js';
 import { startKubelet, type KubeletHandle, type SimNodeSpec } from './kubelet/index.js';
@@ -30,6 +31,11 @@ export interface SandboxOptions {
   nodeScaleDownSeconds?: number;
   apiPort?: number;
   natsPort?: number;
+  /**
+   * Nodes of the JetStream cluster; default 1, a single nats-server on natsPort. Above 1
+   * the nodes take free ports and natsUrl lists them all, comma-separated.
+   */
+  natsClusterSize?: number;
   /** Working directory of pod processes; the package root so examples' relative paths work. */
   workingDir?: string;
   logger: Logger;
@@ -49,6 +55,7 @@ export interface SandboxEnvironment {
   kubeconfigPath: string;
   kc: KubeConfig;
   apiUrl: string;
+  /** One URL, or on a NATS cluster every node's URL, comma-separated. */
   natsUrl: string;
   dir: string;
   controlPlane: ControlPlaneKind;
@@ -59,7 +66,10 @@ export interface SandboxEnvironment {
 export interface SandboxHandle extends SandboxEnvironment {
   /** The in-memory API server (fault switches); undefined on the real control plane. */
   api?: ApiServerHandle;
-  nats: NatsServerProcess;
+  /** The single nats-server; undefined when natsClusterSize > 1. */
+  nats?: NatsServerProcess;
+  /** The JetStream cluster when natsClusterSize > 1 (kill nodes to test failover). */
+  natsCluster?: NatsCluster;
   kubelet: KubeletHandle;
   stop(): Promise<void>;
 }
@@ -115,9 +125,25 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
 
     await installCrds(kc, await readCrds(join(packageRoot, 'crds')));
 
-    const nats = new NatsServerProcess({ port: opts.natsPort ?? (await freePort()), storeDir: join(dir, 'nats') });
-    await nats.start();
-    stack.push(() => nats.stop());
+    const clusterSize = opts.natsClusterSize ?? 1;
+    let nats: NatsServerProcess | undefined;
+    let natsCluster: NatsCluster | undefined;
+    let natsUrl: string;
+    if (clusterSize > 1) {
+      if (opts.natsPort !== undefined) throw new RangeError('natsPort applies to a single nats-server, not to a NATS cluster');
+      // One store per size: Raft peer sets of a differently-sized earlier run would not match.
+      const cluster = await NatsCluster.create({ baseDir: join(dir, `nats-cluster-${clusterSize}`), size: clusterSize });
+      natsCluster = cluster;
+      stack.push(() => cluster.stopAll());
+      await cluster.start();
+      natsUrl = cluster.urls.join(',');
+    } else {
+      const single = new NatsServerProcess({ port: opts.natsPort ?? (await freePort()), storeDir: join(dir, 'nats') });
+      nats = single;
+      await single.start();
+      stack.push(() => single.stop());
+      natsUrl = single.url;
+    }
 
     // On the real control plane kube-scheduler binds pods; ours would race it.
     if (controlPlane === 'memory') {
@@ -145,12 +171,12 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
     });
     stack.push(() => autoscaler.stop());
 
-    const env: SandboxEnvironment = { kubeconfigPath, kc, apiUrl, natsUrl: nats.url, dir, controlPlane, kube };
+    const env: SandboxEnvironment = { kubeconfigPath, kc, apiUrl, natsUrl, dir, controlPlane, kube };
     if (opts.startController) {
       const controller = await opts.startController(env);
       stack.push(() => controller.stop());
     }
-    return { ...env, api, nats, kubelet, stop };
+    return { ...env, api, nats, natsCluster, kubelet, stop };
   } catch (err) {
     await stop();
     throw err;

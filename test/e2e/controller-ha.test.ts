@@ -110,14 +110,14 @@ describe('controller e2e: high availability and faults', () => {
     await waitPhase(h, 'before-2', 'Running', 60_000);
 
     const downAt = Date.now();
-    await h.sandbox.nats.stop();
+    await h.sandbox.nats!.stop();
     await waitFor(() => !ctl.ready(), { message: 'controller not ready without NATS' });
     await createJob(h, probeJob('during', 'nq', { durationSeconds: 1 }));
     await waitFor(() => condition(job(h!, 'during'), 'Pending')?.reason === 'NatsUnavailable', { timeoutMs: 15_000, message: 'during: NatsUnavailable' });
     expect(job(h, 'during')?.status?.phase).toBe('Pending');
     // The outage itself is the scenario: keep NATS down for 10 s in total.
     await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - downAt))));
-    await h.sandbox.nats.start();
+    await h.sandbox.nats!.start();
 
     await waitAll(h, ['before-1', 'before-2', 'during'], 'Succeeded', 90_000);
     await waitFor(() => ctl.ready(), { message: 'ready again' });
@@ -130,9 +130,9 @@ describe('controller e2e: high availability and faults', () => {
     await createJob(h, probeJob('wipe-before', 'wiped', { durationSeconds: 1 }));
     await waitAll(h, ['wipe-before'], 'Succeeded', 60_000);
 
-    await h.sandbox.nats.stop();
+    await h.sandbox.nats!.stop();
     await rm(join(h.sandbox.dir, 'nats'), { recursive: true, force: true });
-    await h.sandbox.nats.start();
+    await h.sandbox.nats!.start();
 
     await createJob(h, probeJob('wipe-after', 'wiped', { durationSeconds: 1 }));
     await waitAll(h, ['wipe-after'], 'Succeeded', 90_000);
