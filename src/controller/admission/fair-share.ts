@@ -16,7 +16,7 @@
  * order of admission-plan.ts, capped at the free slots.
  */
 import type { VisionJobObject } from '../manager/context-types.js';
-import { jobPriority } from './admission-plan.js';
+import { jobPriority, type AdmissionPlan } from './admission-plan.js';
 import { MinHeap } from './min-heap.js';
 
 export const DEFAULT_TENANT_LABEL = 'visionq.dev/tenant';
@@ -172,6 +172,26 @@ export function planFairShare(input: FairShareInput): FairSharePlan {
   for (const q of queues.values()) for (let i = q.next; i < q.jobs.length; i++) rest.push(q.jobs[i]!);
   rest.sort((a, b) => a.rank - b.rank);
   return { admit, atQuota, rest: rest.map((k) => k.job) };
+}
+
+/** Jobs by tenant. */
+export function countByTenant(jobs: Iterable<VisionJobObject>, label: string): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const j of jobs) {
+    const t = tenantOf(j, label);
+    n.set(t, (n.get(t) ?? 0) + 1);
+  }
+  return n;
+}
+
+/** Fair share over a pool's strict plan: its waiting jobs, its in-flight jobs by tenant, its free slots. */
+export function planTenantAdmission(plan: AdmissionPlan, policy: TenantPolicy): FairSharePlan {
+  return planFairShare({
+    waiting: plan.waiting,
+    inFlight: countByTenant(plan.inFlightJobs, policy.tenantLabel),
+    free: Math.max(0, plan.limit - plan.inFlight),
+    policy,
+  });
 }
 
 export function quotaMessage(h: Pick<QuotaHold, 'tenant' | 'limit' | 'inFlight'>, pool: string): string {

@@ -12,7 +12,7 @@ const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [-
   [--leader-election-namespace NS] [--lease-name visionq-controller] [--metrics-port 8080]
   [--health-port 8081] [--agent-image IMAGE] [--log-level info]
   [--leader-elect-lease-duration 15] [--leader-elect-renew-deadline 10] [--leader-elect-retry-period 2]
-  [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL]
+  [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL] [--max-waiting-per-namespace N]
 env: VISIONQ_NATS_URL, POD_NAME, POD_NAMESPACE, KUBECONFIG
 `;
 
@@ -40,6 +40,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'agent-image': { type: 'string' },
         'agent-command': { type: 'string' },
         'nats-url-for-workers': { type: 'string' },
+        'max-waiting-per-namespace': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -92,11 +93,18 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     process.stderr.write(`visionq controller: ${(err as Error).message}\n`);
     return 2;
   }
+  const maxWaiting = str('max-waiting-per-namespace');
+  const maxWaitingPerNamespace = maxWaiting === undefined ? undefined : Number(maxWaiting);
+  if (maxWaitingPerNamespace !== undefined && (!Number.isInteger(maxWaitingPerNamespace) || maxWaitingPerNamespace < 1)) {
+    process.stderr.write(`visionq controller: --max-waiting-per-namespace must be a positive integer, got ${maxWaiting}\n`);
+    return 2;
+  }
   const agentImage = str('agent-image');
   const agentInstallPath = DEFAULT_CONTROLLER_SETTINGS.agentInstallPath;
   const settings: Partial<ControllerSettings> = {
     natsUrlForWorkers: str('nats-url-for-workers') ?? natsUrl,
     ...(agentImage ? { agentImage } : {}),
+    ...(maxWaitingPerNamespace !== undefined ? { maxWaitingPerNamespace } : {}),
     agentCommand: str('agent-command')?.split(' ').filter(Boolean) ?? [`${agentInstallPath}/visionq`, 'agent'],
     ...(process.env.VISIONQ_WORKER_NATS_CREDS_SECRET ? { workerNatsCredsSecret: process.env.VISIONQ_WORKER_NATS_CREDS_SECRET } : {}),
   };

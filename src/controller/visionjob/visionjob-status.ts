@@ -19,7 +19,9 @@ export type PendingReason =
   | 'QueueFull'
   | 'NatsUnavailable'
   | 'WaitingForAdmission'
-  | 'NotBefore';
+  | 'NotBefore'
+  | 'TenantAtQuota'
+  | 'QueueQuotaExceeded';
 
 /**
  * Stream sequence of the job's message. The admission records queueSequence after publishing,
