@@ -33,6 +33,9 @@ export const LIMITS = {
   messageLength: 32768,
   progressMessageLength: 1024,
   permanentExitCodes: 64,
+  fairSharingTenants: 256,
+  // Pool status lists the most active tenants only (bounded object size).
+  statusTenants: 50,
 } as const;
 
 /** Built-in job settings, used when neither the job nor its pool's jobDefaults set them. */

@@ -37,6 +37,44 @@ export const JobDefaultsSchema = z
   .describe('Settings for jobs of this pool that do not set them.');
 export type JobDefaults = z.infer<typeof JobDefaultsSchema>;
 
+/** Per-tenant settings of a pool's fair sharing. */
+export const TenantSharingSchema = z
+  .strictObject({
+    weight: z
+      .number()
+      .gt(0)
+      .max(1000)
+      .optional()
+      .describe('Share of the pool relative to the other tenants (default 1): slots go to the tenant with the least jobs in flight per weight.'),
+    maxRunning: z
+      .int32()
+      .min(0)
+      .optional()
+      .describe('Most jobs of this tenant queued or running in the pool at once (overrides maxRunningPerTenant; 0 pauses the tenant).'),
+  })
+  .describe('Weight and quota of one tenant.');
+
+export const FairSharingSchema = z
+  .strictObject({
+    tenantLabel: z
+      .string()
+      .min(1)
+      .max(317)
+      .default('visionq.dev/tenant')
+      .describe('Label of a VisionJob whose value is its tenant; jobs without it share one tenant.'),
+    priorityScope: z
+      .enum(['WithinTenant', 'AcrossTenants'])
+      .default('WithinTenant')
+      .describe('WithinTenant: priority orders jobs inside a tenant only. AcrossTenants: the highest waiting priority is admitted first; fair share decides among equal priorities.'),
+    maxRunningPerTenant: z.int32().min(0).optional().describe('Most jobs of any one tenant queued or running in the pool at once (no cap when unset).'),
+    tenants: z
+      .record(z.string().max(63), TenantSharingSchema)
+      .optional()
+      .meta({ maxProperties: LIMITS.fairSharingTenants, description: 'Per-tenant weight and maxRunning, by tenant (label value).' }),
+  })
+  .describe('How the pool shares its slots between tenants (see the README: fair sharing).');
+export type FairSharing = z.infer<typeof FairSharingSchema>;
+
 export const WorkerPoolSpecSchema = z
   .strictObject({
     template: PodTemplateSpecSchema,
@@ -59,6 +97,7 @@ export const WorkerPoolSpecSchema = z
         description: 'Exit codes of the algorithm that mean a permanent failure (no retry).',
       }),
     jobDefaults: JobDefaultsSchema.optional(),
+    fairSharing: FairSharingSchema.optional(),
   })
   .refine((s) => s.minReplicas <= s.maxReplicas, {
     message: 'minReplicas must be less than or equal to maxReplicas',
@@ -78,6 +117,15 @@ export type WorkerPoolSpecInput = z.input<typeof WorkerPoolSpecSchema>;
 
 const count = () => z.int32().min(0).optional();
 
+export const TenantStatusSchema = z.strictObject({
+  name: z.string().max(63).describe('The tenant (label value; "" for jobs without the label).'),
+  running: z.int32().min(0).describe('Jobs of the tenant holding a slot (queued or running).'),
+  waiting: z.int32().min(0).describe('Jobs of the tenant waiting for admission.'),
+  weight: z.number().describe('The tenant weight in fairSharing (default 1).'),
+  sharePercent: z.int32().min(0).max(100).describe('Percent of the pool slots the tenant holds.'),
+});
+export type TenantStatus = z.infer<typeof TenantStatusSchema>;
+
 export const WorkerPoolStatusSchema = z.strictObject({
   replicas: count().describe('Worker pods.'),
   ready: count().describe('Worker pods ready.'),
@@ -86,6 +134,11 @@ export const WorkerPoolStatusSchema = z.strictObject({
   pending: count().describe('Worker pods not yet scheduled (waiting for capacity).'),
   queued: count().describe('Jobs queued for this pool.'),
   running: count().describe('Jobs running in this pool.'),
+  tenants: z
+    .array(TenantStatusSchema)
+    .max(LIMITS.statusTenants)
+    .optional()
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], description: `Tenants with jobs in flight or waiting, most active first (at most ${LIMITS.statusTenants}).` }),
   conditions: ConditionsSchema.optional(),
   observedGeneration: z.int().min(0).optional(),
 });

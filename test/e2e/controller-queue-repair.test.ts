@@ -63,9 +63,9 @@ describe('controller e2e: queued jobs without their message', () => {
     for (const n of names) await createJob(h, probeJob(n, 'repair-b', { durationSeconds: 0.2 }));
     for (const n of names) await waitPhase(h, n, 'Queued');
 
-    await h.sandbox.nats.stop();
+    await h.sandbox.nats!.stop();
     await rm(join(h.sandbox.dir, 'nats'), { recursive: true, force: true });
-    await h.sandbox.nats.start();
+    await h.sandbox.nats!.start();
 
     for (const n of names) {
       await waitFor(() => ((job(h, n)?.status?.requeueGeneration ?? 0) >= 1 && job(h, n)?.status?.phase === 'Queued' ? true : undefined), {

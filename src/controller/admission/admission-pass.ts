@@ -1,7 +1,7 @@
 /**
  * The admission pass of one pool (work queue key 'namespace/pool'): publishes the waiting jobs
- * that fit under the pool's concurrency limit, in priority order, and tells the others why they
- * wait. Runs one pass per pool at a time (the work queue guarantees it), so two passes never
+ * that fit under the pool's concurrency limit, shared fairly between tenants (fair-share.ts), and
+ * tells the others why they wait. Runs one pass per pool at a time (the work queue guarantees it), so two passes never
  * both see the same free slot.
  */
 import type { ReconcileResult } from '../../kube/controller-loop.js';
@@ -16,6 +16,8 @@ import type { NatsHandles } from '../manager/context.js';
 import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
 import { isWaiting, planAdmission } from './admission-plan.js';
 import { earlierRequeue, notBeforeMessage, splitByNotBefore } from './not-before.js';
+import { planTenantAdmission, quotaMessage, tenantPolicy, type FairSharingSpec, type QuotaHold } from './fair-share.js';
+import { namespaceQueueHolds, queueCapMessage } from './namespace-queue-cap.js';
 import { hasFinalizer } from '../visionjob/visionjob-finalizer.js';
 import { setPending } from '../visionjob/visionjob-pending.js';
 import { objectKey } from '../../kube/object-store.js';
@@ -29,6 +31,8 @@ const QUEUE_FULL_RETRY_MS = 5000;
 const MARK_CONCURRENCY = 8;
 const RECORD_CONCURRENCY = 8;
 const SAFETY_PASS_MS = 30_000;
+/** A job held by the namespace cap waits on jobs of other pools, whose starts do not trigger this pool's pass. */
+const QUEUE_CAP_RECHECK_MS = 1000;
 
 export function poolLimit(pool: WorkerPoolObject): number {
   const max = pool.spec.maxReplicas ?? 1;
@@ -96,9 +100,21 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
     MARK_CONCURRENCY,
     (d) => setPending(rt, objectKey(d.job), d.job.metadata.uid ?? '', 'NotBefore', notBeforeMessage(d.at)),
   );
-  const eligible = (j: VisionJobObject): boolean => admissible(j) && !delayedUids.has(j.metadata.uid ?? '');
+  const namespace = pool.metadata.namespace ?? '';
+  const cap = rt.ctx.settings.maxWaitingPerNamespace;
+  const capped = namespaceQueueHolds(rt.ctx.jobs.store.list(), namespace, cap, rt.now().getTime(), rt.published);
+  const heldByCap = candidates.filter((j) => capped.held.has(j.metadata.uid ?? '') && !delayedUids.has(j.metadata.uid ?? ''));
+  if (cap !== undefined) {
+    const msg = queueCapMessage(namespace, cap);
+    await mapLimit(
+      heldByCap.filter((j) => !hasPendingCondition(j, 'QueueQuotaExceeded', msg)),
+      MARK_CONCURRENCY,
+      (j) => setPending(rt, objectKey(j), j.metadata.uid ?? '', 'QueueQuotaExceeded', msg),
+    );
+  }
+  const eligible = (j: VisionJobObject): boolean => admissible(j) && !delayedUids.has(j.metadata.uid ?? '') && !capped.held.has(j.metadata.uid ?? '');
   const result = await admitReady(rt, poolKey, pool, jobs, eligible);
-  const requeueAfterMs = earlierRequeue(result?.requeueAfterMs, nextInMs);
+  const requeueAfterMs = earlierRequeue(earlierRequeue(result?.requeueAfterMs, nextInMs), heldByCap.length > 0 ? QUEUE_CAP_RECHECK_MS : undefined);
   if (requeueAfterMs === undefined) return result;
   return { ...result, requeueAfterMs };
 }
@@ -111,7 +127,7 @@ async function admitReady(
   eligible: (j: VisionJobObject) => boolean,
 ): Promise<ReconcileResult | void> {
   const log = rt.ctx.logger.child({ pool: poolKey });
-  const plan = planAdmission({
+  const strict = planAdmission({
     jobs,
     namespace: pool.metadata.namespace ?? '',
     pool: pool.metadata.name ?? '',
@@ -119,6 +135,11 @@ async function admitReady(
     publishedUids: rt.published,
     eligible,
   });
+  if (strict.waiting.length === 0) return;
+  const fair = planTenantAdmission(strict, tenantPolicy(pool.spec.fairSharing as FairSharingSpec | undefined));
+  // Admission order first, then the rest: a failed publish leaves the tail of this list waiting.
+  const plan = { limit: strict.limit, admit: fair.admit, waiting: [...fair.admit, ...fair.rest] };
+  await markAtQuota(rt, fair.atQuota, pool.metadata.name ?? '');
   if (plan.waiting.length === 0) return;
 
   const nats = rt.ctx.nats.current();
@@ -276,6 +297,11 @@ async function markWaiting(
   const todo = jobs.filter((j) => !hasPendingCondition(j, reason, message));
   // A large backlog gets its condition once; a few writes at a time keep the pass short.
   await mapLimit(todo, MARK_CONCURRENCY, (j) => setPending(rt, objectKey(j), j.metadata.uid ?? '', reason, message));
+}
+
+async function markAtQuota(rt: VisionJobRuntime, holds: QuotaHold[], pool: string): Promise<void> {
+  const todo = holds.filter((h) => !hasPendingCondition(h.job, 'TenantAtQuota', quotaMessage(h, pool)));
+  await mapLimit(todo, MARK_CONCURRENCY, (h) => setPending(rt, objectKey(h.job), h.job.metadata.uid ?? '', 'TenantAtQuota', quotaMessage(h, pool)));
 }
 
 function hasPendingCondition(j: VisionJobObject, reason: string, message: string): boolean {

@@ -57,6 +57,8 @@ export function isWaiting(job: VisionJobObject): boolean {
 export interface AdmissionPlan {
   limit: number;
   inFlight: number;
+  /** The jobs counted in `inFlight` (fair share counts them by tenant). */
+  inFlightJobs: VisionJobObject[];
   /** Waiting, admissible jobs in admission order. */
   waiting: VisionJobObject[];
   /** The prefix of `waiting` that fits now. */
@@ -75,25 +77,26 @@ export interface PlanInput {
 }
 
 export function planAdmission(input: PlanInput): AdmissionPlan {
-  let inFlight = 0;
+  const inFlightJobs: VisionJobObject[] = [];
   const waiting: VisionJobObject[] = [];
   for (const job of input.jobs) {
     if (job.metadata.namespace !== input.namespace || jobPool(job) !== input.pool) continue;
     const st = jobStatus(job);
     const uid = job.metadata.uid ?? '';
     if (st.phase !== undefined && IN_FLIGHT_PHASES.has(st.phase)) {
-      inFlight++;
+      inFlightJobs.push(job);
       continue;
     }
     if (!isWaiting(job)) continue;
     if (input.publishedUids?.has(uid)) {
-      inFlight++;
+      inFlightJobs.push(job);
       continue;
     }
     if (input.eligible && !input.eligible(job)) continue;
     waiting.push(job);
   }
   waiting.sort(compareAdmissionOrder);
+  const inFlight = inFlightJobs.length;
   const free = Math.max(0, input.limit - inFlight);
-  return { limit: input.limit, inFlight, waiting, admit: waiting.slice(0, free) };
+  return { limit: input.limit, inFlight, inFlightJobs, waiting, admit: waiting.slice(0, free) };
 }

@@ -43,6 +43,8 @@ export interface ControllerSettings {
   workerNatsCredsSecret?: string;
   /** How long a deleted running job waits for its agent to confirm the cancel. */
   cancelTimeoutMs: number;
+  /** Most jobs of one namespace waiting (queued or pending) at once; younger ones are held QueueQuotaExceeded. */
+  maxWaitingPerNamespace?: number;
 }
 
 export interface ControllerContext {

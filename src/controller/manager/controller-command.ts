@@ -14,7 +14,7 @@ const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [-
   [--health-port 8081] [--agent-image IMAGE] [--log-level info]
   [--leader-elect-lease-duration 15] [--leader-elect-renew-deadline 10] [--leader-elect-retry-period 2]
   [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL] [--nats-replicas auto|1..5]
-  [--queue-sweep-seconds 60]
+  [--queue-sweep-seconds 60] [--max-waiting-per-namespace N]
 --nats-replicas: copies JetStream keeps of visionq's streams; auto (default) = 3 on a NATS
   cluster of 3 or more servers, else 1; a change is applied to existing streams on start.
 env: VISIONQ_NATS_URL, VISIONQ_NATS_REPLICAS, POD_NAME, POD_NAMESPACE, KUBECONFIG
@@ -46,6 +46,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'nats-url-for-workers': { type: 'string' },
         'nats-replicas': { type: 'string' },
         'queue-sweep-seconds': { type: 'string' },
+        'max-waiting-per-namespace': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -112,11 +113,18 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     process.stderr.write(`visionq controller: --nats-replicas: ${(err as Error).message}\n`);
     return 2;
   }
+  const maxWaiting = str('max-waiting-per-namespace');
+  const maxWaitingPerNamespace = maxWaiting === undefined ? undefined : Number(maxWaiting);
+  if (maxWaitingPerNamespace !== undefined && (!Number.isInteger(maxWaitingPerNamespace) || maxWaitingPerNamespace < 1)) {
+    process.stderr.write(`visionq controller: --max-waiting-per-namespace must be a positive integer, got ${maxWaiting}\n`);
+    return 2;
+  }
   const agentImage = str('agent-image');
   const agentInstallPath = DEFAULT_CONTROLLER_SETTINGS.agentInstallPath;
   const settings: Partial<ControllerSettings> = {
     natsUrlForWorkers: str('nats-url-for-workers') ?? natsUrl,
     ...(agentImage ? { agentImage } : {}),
+    ...(maxWaitingPerNamespace !== undefined ? { maxWaitingPerNamespace } : {}),
     agentCommand: str('agent-command')?.split(' ').filter(Boolean) ?? [`${agentInstallPath}/visionq`, 'agent'],
     ...(process.env.VISIONQ_WORKER_NATS_CREDS_SECRET ? { workerNatsCredsSecret: process.env.VISIONQ_WORKER_NATS_CREDS_SECRET } : {}),
   };

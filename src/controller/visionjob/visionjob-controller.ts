@@ -56,9 +56,11 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
         jobQueue.add(objectKey(j));
         const pk = poolKeyOf(j);
         if (!pk) return;
-        // A slot freed (or a priority changed): the pool's waiting jobs may go now. A job that
-        // becomes in flight (our own Queued write echoing back) frees nothing: no pass for it.
-        if ((inFlight(old) && !inFlight(j)) || old.spec?.priority !== j.spec?.priority || old.spec?.suspend !== j.spec?.suspend) {
+        // A slot freed (or a priority or a label, so maybe the tenant, changed): the pool's waiting
+        // jobs may go now. A job that becomes in flight (our own Queued write echoing back) frees
+        // nothing: no pass for it.
+        const relabeled = JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(j.metadata.labels ?? {});
+        if ((inFlight(old) && !inFlight(j)) || old.spec?.priority !== j.spec?.priority || old.spec?.suspend !== j.spec?.suspend || relabeled) {
           admissionQueue.add(pk);
         }
         if (old.status?.phase !== phase) ctx.enqueuePool(pk);

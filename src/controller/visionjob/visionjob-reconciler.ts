@@ -102,11 +102,14 @@ export async function reconcileVisionJob(rt: VisionJobRuntime, key: string): Pro
     await setPending(rt, key, uid, 'Suspended', 'spec.suspend is true: the job is held until it is resumed');
     return;
   }
-  // A job already told it waits for capacity is admitted by the pass a freed slot triggers;
-  // re-running the pool's pass for each of a large backlog's status writes would be quadratic.
+  // A job already told it waits for capacity (or its tenant's quota, or the namespace cap) is
+  // admitted by the pass a freed slot triggers; re-running the pool's pass for each of a large
+  // backlog's status writes would be quadratic.
   const waiting = status.conditions?.find((c) => c.type === 'Pending' && c.status === 'True');
-  if (waiting?.reason !== 'PoolAtCapacity') rt.enqueueAdmission(poolKey);
+  if (!POOL_SIDE_WAITS.has(waiting?.reason ?? '')) rt.enqueueAdmission(poolKey);
 }
+
+const POOL_SIDE_WAITS: ReadonlySet<string> = new Set(['PoolAtCapacity', 'TenantAtQuota', 'QueueQuotaExceeded']);
 
 interface Hold {
   reason: 'Suspended' | 'PoolNotFound';

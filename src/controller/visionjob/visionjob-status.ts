@@ -20,7 +20,9 @@ export type PendingReason =
   | 'NatsUnavailable'
   | 'WaitingForAdmission'
   | 'NotBefore'
-  | 'MessageLost';
+  | 'MessageLost'
+  | 'TenantAtQuota'
+  | 'QueueQuotaExceeded';
 
 /**
  * Stream sequence of the job's message. The admission records queueSequence after publishing,

@@ -6,6 +6,9 @@ import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types
 import { namespacedKey, objectKey } from '../../kube/object-store.js';
 import { jobsOfPool, poolKeyOf } from '../manager/jobs-by-pool.js';
 import { poolLoad } from '../admission/pool-load.js';
+import { poolLimit } from '../admission/admission-pass.js';
+import { tenantStats } from '../admission/tenant-stats.js';
+import type { FairSharingSpec } from '../admission/fair-share.js';
 import { PodDeathHandler, isDeadPod } from '../workerpod/pod-death-handler.js';
 import { natsDrainer, type DrainFn } from '../workerpod/worker-drain.js';
 import { POOL_LABEL } from '../workerpod/worker-pod-labels.js';
@@ -63,6 +66,7 @@ export function startWorkerPoolController(
     // Only the pool's jobs (an informer index): cheap even with 10k jobs in the cache.
     listJobs: (ns, pool) => jobsOfPool(ctx.jobs, namespacedKey(ns, pool)),
     load: (jobs, ns, pool) => poolLoad(jobs, ns, pool),
+    tenants: (jobs, pool) => tenantStats(jobs, pool.metadata.namespace ?? '', pool.metadata.name ?? '', pool.spec.fairSharing as FairSharingSpec | undefined, poolLimit(pool)),
     settings: ctx.settings,
     drain: opts.drain ?? natsDrainer(ctx.nats),
     deaths,

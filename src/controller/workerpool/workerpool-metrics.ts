@@ -8,6 +8,8 @@ export interface WorkerPoolMetrics {
   podsCreated: Counter<'namespace' | 'pool'>;
   podsDeleted: Counter<'namespace' | 'pool' | 'reason'>;
   drainRefusals: Counter<'namespace' | 'pool'>;
+  tenantRunning: Gauge<'namespace' | 'pool' | 'tenant'>;
+  tenantWaiting: Gauge<'namespace' | 'pool' | 'tenant'>;
 }
 
 export const WORKER_STATES = ['unscheduled', 'starting', 'busy', 'idle', 'terminating', 'dead'] as const;
@@ -34,7 +36,38 @@ export function workerPoolMetrics(registry: Registry): WorkerPoolMetrics {
     drainRefusals: reuse(registry, 'visionq_worker_drain_refusals_total', () =>
       new Counter({ name: 'visionq_worker_drain_refusals_total', help: 'Drain requests an agent refused (it had just taken a job)', labelNames: ['namespace', 'pool'], registers }),
     ),
+    tenantRunning: reuse(registry, 'visionq_tenant_running_jobs', () =>
+      new Gauge({ name: 'visionq_tenant_running_jobs', help: 'Jobs of a tenant holding a slot of the pool (queued or running)', labelNames: ['namespace', 'pool', 'tenant'], registers }),
+    ),
+    tenantWaiting: reuse(registry, 'visionq_tenant_waiting_jobs', () =>
+      new Gauge({ name: 'visionq_tenant_waiting_jobs', help: 'Jobs of a tenant waiting for admission to the pool', labelNames: ['namespace', 'pool', 'tenant'], registers }),
+    ),
   };
+}
+
+/**
+ * Sets the tenant gauges of one pool and removes the series of tenants that have no job left
+ * (`previous`: the tenants of the last call); returns the tenants now exported.
+ */
+export function recordTenantLoad(
+  m: WorkerPoolMetrics,
+  namespace: string,
+  pool: string,
+  tenants: readonly { name: string; running: number; waiting: number }[],
+  previous: ReadonlySet<string> = new Set(),
+): Set<string> {
+  const now = new Set<string>();
+  for (const t of tenants) {
+    m.tenantRunning.set({ namespace, pool, tenant: t.name }, t.running);
+    m.tenantWaiting.set({ namespace, pool, tenant: t.name }, t.waiting);
+    now.add(t.name);
+  }
+  for (const t of previous) {
+    if (now.has(t)) continue;
+    m.tenantRunning.remove({ namespace, pool, tenant: t });
+    m.tenantWaiting.remove({ namespace, pool, tenant: t });
+  }
+  return now;
 }
 
 /** Sets the per-state gauge of one pool (every state, so a state that emptied drops to 0). */
@@ -47,7 +80,8 @@ export function recordWorkerStates(m: WorkerPoolMetrics, namespace: string, pool
   for (const s of WORKER_STATES) m.workerPods.set({ namespace, pool, state: s }, n[s]);
 }
 
-export function forgetPoolMetrics(m: WorkerPoolMetrics, namespace: string, pool: string): void {
+export function forgetPoolMetrics(m: WorkerPoolMetrics, namespace: string, pool: string, tenants: ReadonlySet<string> = new Set()): void {
+  recordTenantLoad(m, namespace, pool, [], tenants);
   for (const s of WORKER_STATES) m.workerPods.remove({ namespace, pool, state: s });
   m.desiredReplicas.remove({ namespace, pool });
 }

@@ -15,7 +15,9 @@ import { computePoolStatus, statusChanged } from './workerpool-status.js';
 import { planScaling, type PoolLoadCounts, type ScalingPlan } from './scaling-plan.js';
 import { effectivePoolSpec, type VisionJobView, type WorkerPoolView } from './workerpool-view.js';
 import type { PodDeathTracker } from '../workerpod/pod-death-handler.js';
-import { forgetPoolMetrics, recordWorkerStates, type WorkerPoolMetrics } from './workerpool-metrics.js';
+import { forgetPoolMetrics, recordTenantLoad, recordWorkerStates, type WorkerPoolMetrics } from './workerpool-metrics.js';
+import { LIMITS } from '../../api/constants.js';
+import type { TenantStatus } from '../../api/worker-pool.js';
 
 export type PoolObject = WorkerPoolView;
 
@@ -28,6 +30,8 @@ export interface WorkerPoolReconcilerDeps<J extends VisionJobView> {
   listJobs(namespace: string, pool: string): J[];
   /** Queued / running jobs of a pool (admission/pool-load.ts). */
   load(jobs: J[], namespace: string, pool: string): PoolLoadCounts;
+  /** Per-tenant load of the pool, most active first (admission/tenant-stats.ts); no tenant status when unset. */
+  tenants?(jobs: J[], pool: PoolObject): TenantStatus[];
   settings: WorkerPodSettings;
   drain: DrainFn;
   deaths: PodDeathTracker<J>;
@@ -62,13 +66,16 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
   /** Ready workers whose agent did not answer a drain, since when. */
   private readonly silentSince = new Map<string, number>();
   private readonly ackWaitMs = new Map<string, number>();
+  /** Tenants whose gauges each pool exports (removed when a tenant has no job left). */
+  private readonly tenantSeries = new Map<string, Set<string>>();
 
   constructor(private readonly deps: WorkerPoolReconcilerDeps<J>) {}
 
   /** The pool is gone: forget its in-memory state (its pods go by garbage collection). */
   forget(key: string): void {
     const [namespace, name] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
-    if (this.deps.metrics) forgetPoolMetrics(this.deps.metrics, namespace, name);
+    if (this.deps.metrics) forgetPoolMetrics(this.deps.metrics, namespace, name, this.tenantSeries.get(key));
+    this.tenantSeries.delete(key);
     this.trackers.delete(key);
     this.expectations.clear(key);
     this.capacityPending.delete(key);
@@ -146,6 +153,8 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
       recordWorkerStates(this.deps.metrics, namespace, name, workers);
       this.deps.metrics.desiredReplicas.set({ namespace, pool: name }, plan.desired);
     }
+    const tenants = this.deps.tenants?.(jobs, pool);
+    if (this.deps.metrics && tenants) this.tenantSeries.set(key, recordTenantLoad(this.deps.metrics, namespace, name, tenants, this.tenantSeries.get(key)));
 
     let retryMs: number | undefined;
     const retryLater = (): void => {
@@ -217,7 +226,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     }
 
     this.reportCapacity(key, pool, plan);
-    await this.writeStatus(pool, workers, load, plan, now, blocked, log);
+    await this.writeStatus(pool, workers, load, plan, now, blocked, log, tenants?.slice(0, LIMITS.statusTenants));
     // Transient create failures (5xx, network, throttling): the work queue's backoff retries.
     if (createError) throw createError;
 
@@ -367,6 +376,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     now: Date,
     blocked: { reason: string; message: string } | undefined,
     log: Logger,
+    tenants: TenantStatus[] | undefined,
   ): Promise<void> {
     const status = computePoolStatus({
       generation: pool.metadata.generation,
@@ -376,6 +386,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
       previous: pool.status,
       now,
       blocked,
+      tenants,
     });
     if (!statusChanged(pool.status, status)) return;
     try {

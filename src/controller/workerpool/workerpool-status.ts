@@ -3,6 +3,7 @@ import type { Condition } from '../../api/common-schemas.js';
 import type { ScalingPlan, PoolLoadCounts } from './scaling-plan.js';
 import type { WorkerPodState } from '../workerpod/worker-pod-state.js';
 import { stableJson } from '../workerpod/worker-pod-builder.js';
+import type { TenantStatus } from '../../api/worker-pool.js';
 
 /** metav1.Condition as src/api defines it. */
 export type PoolCondition = Condition;
@@ -15,6 +16,7 @@ export interface WorkerPoolStatusView {
   pending: number;
   queued: number;
   running: number;
+  tenants?: TenantStatus[];
   observedGeneration?: number;
   conditions: PoolCondition[];
 }
@@ -28,6 +30,8 @@ export interface PoolStatusInput {
   now: Date;
   /** Set when the pool cannot get workers at all (unusable template, pods rejected by the API server). */
   blocked?: { reason: string; message: string };
+  /** Tenants of the pool, most active first (already bounded). */
+  tenants?: TenantStatus[];
 }
 
 /** The pool's status as the controller sees it; conditions keep their transition time while unchanged. */
@@ -76,6 +80,7 @@ export function computePoolStatus(input: PoolStatusInput): WorkerPoolStatusView 
     pending: pending.length,
     queued: input.load.queued,
     running: input.load.running,
+    ...(input.tenants !== undefined ? { tenants: input.tenants } : {}),
     ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}),
     conditions: conds.map((c) => withTransitionTime(c, input.previous?.conditions ?? [], input.now, input.generation)),
   };
