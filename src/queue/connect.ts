@@ -26,7 +26,7 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     ? { caFile: opts.tls.caFile, certFile: opts.tls.certFile, keyFile: opts.tls.keyFile }
     : undefined;
   return connect({
-    servers: opts.servers,
+    servers: serverList(opts.servers),
     name: opts.name,
     authenticator: creds ? credsAuthenticator(new Uint8Array(creds)) : undefined,
     tls,
@@ -38,4 +38,9 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     pingInterval: 10_000,
     maxPingOut: 3,
   });
+}
+
+/** nats.js takes a list but not a comma-separated string, which is how URLs come from flags and env. */
+export function serverList(servers: string | string[]): string[] {
+  return [servers].flat().flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
 }

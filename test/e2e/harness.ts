@@ -119,6 +119,8 @@ export interface HarnessOptions {
    * (the WorkerPool tests); false: none yet (the test starts or spawns its own).
    */
   controller?: boolean | 'sandbox';
+  /** Run NATS as a JetStream cluster of this many nodes (h.sandbox.natsCluster) instead of one server. */
+  natsCluster?: number;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -134,6 +136,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     nodeScaleDownSeconds: opts.nodeScaleDownSeconds ?? 600,
     logger,
     controlPlane: testControlPlane(),
+    ...(opts.natsCluster !== undefined ? { natsClusterSize: opts.natsCluster } : {}),
     ...(opts.controller === 'sandbox'
       ? {
           startController: (env: { kubeconfigPath: string; natsUrl: string }) =>
