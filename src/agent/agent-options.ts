@@ -27,6 +27,8 @@ export interface AgentOptions {
   command: string[];
   /** Between SIGTERM and SIGKILL when the agent stops a process (default 5000; cancel uses min(this, 1000)). */
   killGraceMs?: number;
+  /** How long a read of the pool consumer's max_deliver is reused (default 10000). */
+  consumerRefreshMs?: number;
   /** Drain is refused for this long after taking a job (default 5000). */
   drainRefuseWindowMs?: number;
   /**

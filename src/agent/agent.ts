@@ -26,6 +26,7 @@ import { AgentMetrics } from './metrics.js';
 import { processOutputSink, type OutputSink } from './output-prefixer.js';
 import { ProgressThrottle } from './progress-throttle.js';
 import { canFinishBy, eventBase, type EventBase, type RunningJob } from './running-job.js';
+import { ConsumerLimits } from './consumer-limits.js';
 import { Settler } from './settler.js';
 
 export type { AgentHealth, AgentOptions } from './agent-options.js';
@@ -77,7 +78,6 @@ export class Agent {
   /** Messages being claimed (slot taken, not yet running). */
   private claiming = 0;
   private ackWaitMs = 30_000;
-  private maxDeliver = -1;
   private draining = false;
   private stopping = false;
   private lastTakenAt = 0;
@@ -132,7 +132,13 @@ export class Agent {
     const consumer = await this.retry('open pool consumer', async () => js.consumers.get(JOBS_STREAM, consumerName(this.opts.namespace, this.opts.pool)));
     const info = await consumer.info(true);
     this.ackWaitMs = this.opts.ackWaitSeconds ? this.opts.ackWaitSeconds * 1000 : Math.round((info.config.ack_wait ?? 30e9) / 1e6);
-    this.maxDeliver = info.config.max_deliver ?? -1;
+    const limits = new ConsumerLimits(
+      async () => (await consumer.info(false)).config.max_deliver ?? -1,
+      info.config.max_deliver ?? -1,
+      this.clock,
+      (err) => this.log.warn({ err: (err as Error).message }, 'could not re-read the pool consumer; keeping the last max_deliver'),
+      this.opts.consumerRefreshMs,
+    );
     const kv = await this.retry('open attempts bucket', async () => {
       const jsm = await jetstreamManager(nc);
       await jsm.streams.info(`KV_${ATTEMPTS_BUCKET}`);
@@ -148,7 +154,7 @@ export class Agent {
       metrics: this.metrics,
       log: this.log,
       permanentCodes: this.permanentCodes,
-      maxDeliver: this.maxDeliver,
+      maxDeliver: () => limits.maxDeliver(),
       termReason: features.termReason,
       requeueReason: () => this.requeueReason,
       eventBase: (r) => this.eventBase(r),
@@ -164,7 +170,7 @@ export class Agent {
     // Once start() resolves the agent must answer drain/cancel requests: a round trip makes
     // sure the server has registered the control subscription.
     await this.retry('register control subscription', () => nc.flush());
-    this.log.info({ slots: this.slots, ackWaitMs: this.ackWaitMs, maxDeliver: this.maxDeliver, server: features.version }, 'agent started');
+    this.log.info({ slots: this.slots, ackWaitMs: this.ackWaitMs, maxDeliver: limits.current, server: features.version }, 'agent started');
     this.fetchLoop = this.runFetchLoop();
   }
 

@@ -19,7 +19,8 @@ export interface SettlerDeps {
   log: Logger;
   /** The agent's own permanent exit codes (each job adds its own). */
   permanentCodes: ReadonlySet<number>;
-  maxDeliver: number;
+  /** The pool consumer's max_deliver now (re-read, cached: src/agent/consumer-limits.ts). */
+  maxDeliver(): Promise<number>;
   termReason: boolean;
   /** Why running jobs are being re-queued (set when the agent stops). */
   requeueReason(): 'sigterm' | 'shutdown';
@@ -73,7 +74,7 @@ export class Settler {
       case 'failed': {
         const { failures, superseded: lost } = await d.retry('record failure', () => d.attempts.recordFailure(r.job.uid, r.ref), 20);
         if (lost) return;
-        const decision = failureDecision(s, r.job, failures, r.ref.deliveryCount, d.maxDeliver);
+        const decision = failureDecision(s, r.job, failures, r.ref.deliveryCount, await d.maxDeliver());
         const ev: JobEventOf<'failed'> = {
           ...base,
           type: 'failed',

@@ -60,6 +60,19 @@ describe.concurrent('agent runs jobs', () => {
     expect(await h.consumerInfo('flaky').then((c) => c.num_pending + c.num_ack_pending)).toBe(0);
   });
 
+  it('re-reads max_deliver when an attempt fails: a backstop raised after the agent started is honoured', async () => {
+    await h.pool('backstop', { ackWaitSeconds: 2, maxDeliver: 2 });
+    await h.startAgent('backstop', { command: sh('[ "$VISIONQ_ATTEMPT" -ge 3 ] || exit 1'), consumerRefreshMs: 0 });
+    // The pool's spec changed: the controller raises the consumer's backstop.
+    await h.pool('backstop', { ackWaitSeconds: 2, maxDeliver: 10 });
+    const { uid } = await h.publish('backstop', { name: 'backstop', retries: 5, backoff: { initialSeconds: 0.1, maxSeconds: 1, factor: 1 } });
+    await h.waitEvent(uid, (e) => e.type === 'succeeded' || (e.type === 'failed' && !e.willRetry), 30_000);
+    const evs = await h.events(uid);
+    const failed = evs.filter((e): e is JobEventOf<'failed'> => e.type === 'failed');
+    expect(failed.map((f) => f.willRetry)).toEqual([true, true]);
+    expect(evs.find((e) => e.type === 'succeeded')?.attempt).toBe(3);
+  });
+
   it('terminates a permanent failure at once, without retry', async () => {
     await h.pool('perm', { ackWaitSeconds: 1 });
     await h.startAgent('perm', { command: sh('echo unsupported codec >&2; exit 3'), permanentExitCodes: [3] });
