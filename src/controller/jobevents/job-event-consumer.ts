@@ -251,6 +251,7 @@ export class JobEventConsumer {
     this.observe(written.metadata.namespace ?? '', written.spec.pool, result, written.status);
     if (result.kind === 'transition') {
       this.log.info({ namespace: ev.namespace, name: ev.name, attempt: ev.attempt, pod: ev.pod, type: ev.type, phase: written.status?.phase }, 'job event applied');
+      if (result.supersededRun) this.stopSupersededRun(ev, result.supersededRun);
       if (result.finished) {
         this.throttle.forget(key);
         // A slot is free now: admit the next job without waiting for the watch to echo our write.
@@ -273,6 +274,15 @@ export class JobEventConsumer {
       const run = (Date.parse(st.completionTime) - Date.parse(st.startTime)) / 1000;
       if (Number.isFinite(run) && run >= 0) m.runDurationSeconds.observe({ namespace, pool, outcome: r.finished }, run);
     }
+  }
+
+  /** An older attempt's success finished the job while a newer attempt runs: stop the newer one. */
+  private stopSupersededRun(ev: JobEvent, run: { pod: string; attempt: number }): void {
+    const nats = this.rt.ctx.nats.current();
+    if (!nats) return;
+    void requestAgentCancel(nats, ev.namespace, run.pod, ev.jobUid).then((reply) =>
+      this.log.info({ namespace: ev.namespace, name: ev.name, pod: run.pod, attempt: run.attempt, succeededAttempt: ev.attempt, reply }, 'stopped a newer attempt of a job an older attempt finished'),
+    );
   }
 
   /** The job is gone (deleted while it was being fetched): stop its process. Once per attempt. */

@@ -30,6 +30,11 @@ export interface ReduceResult {
   disrupted?: boolean;
   /** Set on the first start of the job (queue wait metric). */
   firstStart?: boolean;
+  /**
+   * A newer attempt that was still running when an older attempt's success (confirmed by its
+   * ackAck) finished the job: its process does work nobody will read, so it is stopped.
+   */
+  supersededRun?: { pod: string; attempt: number };
 }
 
 export interface ReduceOptions {
@@ -154,11 +159,13 @@ export function applyJobEvent(prev: VisionJobStatus | undefined, ev: JobEvent, o
       c = setCondition(c, { type: 'Running', status: 'False', reason: 'Completed', message: 'the job has finished', observedGeneration: gen }, now);
       c = setCondition(c, { type: 'Succeeded', status: 'True', reason: 'Completed', message: `attempt ${ev.attempt} succeeded on pod ${ev.pod}`, observedGeneration: gen }, now);
       status.conditions = c;
+      const stale = order < 0 && cur && !cur.ended && cur.pod ? { pod: cur.pod, attempt: cur.attempt ?? 0 } : undefined;
       return {
         status,
         kind: 'transition',
         events: [{ type: 'Normal', reason: 'Succeeded', message: `Attempt ${ev.attempt} succeeded on pod ${ev.pod}` }],
         finished: 'Succeeded',
+        ...(stale ? { supersededRun: stale } : {}),
       };
     }
     case 'failed': {

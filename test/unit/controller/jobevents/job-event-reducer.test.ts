@@ -125,6 +125,10 @@ describe('applyJobEvent', () => {
     const s = run(queued, started(), started({ deliveryCount: 2, attempt: 2, pod: 'w-2' }));
     const r = applyJobEvent(s, { ...base, type: 'succeeded', durationMs: 1 }, { now });
     expect(r.status.phase).toBe('Succeeded');
+    // The newer attempt is still running: the consumer stops it.
+    expect(r.supersededRun).toEqual({ pod: 'w-2', attempt: 2 });
+    const own = applyJobEvent(s, { ...base, deliveryCount: 2, attempt: 2, pod: 'w-2', type: 'succeeded', durationMs: 1 }, { now });
+    expect(own.supersededRun).toBeUndefined();
     const late = applyJobEvent(r.status, started({ deliveryCount: 3, attempt: 3 }), { now });
     expect(late.ignored).toContain('Succeeded');
   });
