@@ -1,7 +1,7 @@
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { jetstream, jetstreamManager, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type Consumer, type ConsumerInfo, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import pino, { type Logger } from 'pino';
@@ -26,7 +26,7 @@ import { AgentMetrics } from './metrics.js';
 import { processOutputSink, type OutputSink } from './output-prefixer.js';
 import { ProgressThrottle } from './progress-throttle.js';
 import { canFinishBy, eventBase, type EventBase, type RunningJob } from './running-job.js';
-import { ConsumerLimits } from './consumer-limits.js';
+import { ConsumerLimits, type ConsumerSettings } from './consumer-limits.js';
 import { Settler } from './settler.js';
 
 export type { AgentHealth, AgentOptions } from './agent-options.js';
@@ -42,6 +42,7 @@ const CANCEL_CLAIM_WAIT_MS = 5000;
 interface Session {
   nc: NatsConnection;
   consumer: Consumer;
+  limits: ConsumerLimits;
   attempts: AttemptStore;
   outbox: EventOutbox;
   features: ServerFeatures;
@@ -131,12 +132,13 @@ export class Agent {
     const outbox = new EventOutbox(js, this.log, { clock: this.clock });
     const consumer = await this.retry('open pool consumer', async () => js.consumers.get(JOBS_STREAM, consumerName(this.opts.namespace, this.opts.pool)));
     const info = await consumer.info(true);
-    this.ackWaitMs = this.opts.ackWaitSeconds ? this.opts.ackWaitSeconds * 1000 : Math.round((info.config.ack_wait ?? 30e9) / 1e6);
+    const settingsOf = (c: ConsumerInfo['config']): ConsumerSettings => ({ maxDeliver: c.max_deliver ?? -1, ackWaitMs: Math.round((c.ack_wait ?? 30e9) / 1e6) });
+    this.ackWaitMs = this.opts.ackWaitSeconds ? this.opts.ackWaitSeconds * 1000 : settingsOf(info.config).ackWaitMs;
     const limits = new ConsumerLimits(
-      async () => (await consumer.info(false)).config.max_deliver ?? -1,
-      info.config.max_deliver ?? -1,
+      async () => settingsOf((await consumer.info(false)).config),
+      settingsOf(info.config),
       this.clock,
-      (err) => this.log.warn({ err: (err as Error).message }, 'could not re-read the pool consumer; keeping the last max_deliver'),
+      (err) => this.log.warn({ err: (err as Error).message }, 'could not re-read the pool consumer; keeping its last settings'),
       this.opts.consumerRefreshMs,
     );
     const kv = await this.retry('open attempts bucket', async () => {
@@ -165,12 +167,12 @@ export class Agent {
       drain: () => this.drain(),
       status: () => ({ ok: true, pod: this.pod, draining: this.draining, stopping: this.stopping, slots: this.slots, running: this.runningJobs() }),
     });
-    this.session = { nc, consumer, attempts, outbox, features, acks, settler, control };
+    this.session = { nc, consumer, limits, attempts, outbox, features, acks, settler, control };
     control.start();
     // Once start() resolves the agent must answer drain/cancel requests: a round trip makes
     // sure the server has registered the control subscription.
     await this.retry('register control subscription', () => nc.flush());
-    this.log.info({ slots: this.slots, ackWaitMs: this.ackWaitMs, maxDeliver: limits.current, server: features.version }, 'agent started');
+    this.log.info({ slots: this.slots, ackWaitMs: this.ackWaitMs, maxDeliver: limits.current.maxDeliver, server: features.version }, 'agent started');
     this.fetchLoop = this.runFetchLoop();
   }
 
@@ -285,7 +287,7 @@ export class Agent {
   }
 
   private async handle(m: JsMsg, ackSubject: string): Promise<void> {
-    const { nc, attempts, outbox, settler } = this.connectedSession();
+    const { nc, attempts, outbox, settler, limits } = this.connectedSession();
     const ref: DeliveryRef = { streamSeq: m.seq, deliveryCount: m.info.deliveryCount };
     let job: JobMessage;
     try {
@@ -296,9 +298,15 @@ export class Agent {
       return;
     }
     let claim;
+    let ackWaitMs = this.ackWaitMs;
     this.claimingUids.add(job.uid);
     try {
+      // The deadline the server holds now, read beside the claim so it costs no extra wait: the
+      // pool's ackWaitSeconds may have been lowered since this worker started (its flag is the
+      // old value until it is replaced), and heartbeats must beat the shorter of the two.
+      const settings = limits.get({ fresh: true });
       claim = await this.retry('claim attempt', () => attempts.claim(job.uid, ref, this.pod), 5);
+      ackWaitMs = Math.min(this.ackWaitMs, (await settings).ackWaitMs);
     } catch (err) {
       this.claimingUids.delete(job.uid);
       this.claiming--;
@@ -349,7 +357,7 @@ export class Agent {
       done: new Promise<void>((res) => (done = res)),
       heartbeat: new Heartbeat({
         clock: this.clock,
-        ackWaitMs: this.ackWaitMs,
+        ackWaitMs,
         eventIntervalMs: this.opts.heartbeatEventIntervalMs ?? 30_000,
         isSuperseded: () => attempts.isSuperseded(job.uid, ref),
         onSuperseded: () => {

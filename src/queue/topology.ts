@@ -161,6 +161,12 @@ export interface PoolConsumerOptions {
   maxAckPending: number;
   /** Backstop on deliveries (failures + disruptions); -1 = unlimited. */
   maxDeliver: number;
+  /**
+   * False while attempts are in flight: their agents heartbeat at a third of the ack_wait they
+   * read, so a shorter deadline could redeliver running jobs. The consumer then keeps its
+   * longer ack_wait (the caller sees it in the returned info and tries again later).
+   */
+  lowerAckWait?: boolean;
 }
 
 /**
@@ -192,6 +198,7 @@ export async function ensurePoolConsumer(jsm: JetStreamManager, opts: PoolConsum
     });
   }
   const c = current.config;
+  if (opts.lowerAckWait === false && c.ack_wait !== undefined && c.ack_wait > wanted.ack_wait) wanted.ack_wait = c.ack_wait;
   if (c.ack_wait === wanted.ack_wait && c.max_ack_pending === wanted.max_ack_pending && c.max_deliver === wanted.max_deliver) return current;
   return jsm.consumers.update(JOBS_STREAM, durable, wanted);
 }

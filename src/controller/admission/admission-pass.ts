@@ -76,8 +76,27 @@ async function ensureConsumer(rt: VisionJobRuntime, nats: NatsHandles, poolKey: 
   };
   const sig = JSON.stringify(opts);
   if (rt.consumers.get(poolKey) === sig) return;
-  await ensurePoolConsumer(nats.jsm, opts);
+  const inFlight = jobs.filter(attemptInFlight).length;
+  const info = await ensurePoolConsumer(nats.jsm, { ...opts, lowerAckWait: inFlight === 0 });
+  const held = (info.config.ack_wait ?? 0) > opts.ackWaitSeconds * 1e9;
+  if (held) {
+    // Not cached: the next pass (a job finishing re-runs it) lowers it once nothing runs.
+    const msg = `ackWaitSeconds lowered to ${opts.ackWaitSeconds}: the consumer keeps ${Math.round((info.config.ack_wait ?? 0) / 1e9)}s until the ${inFlight} running attempt(s) finish, since their agents heartbeat at a third of the old deadline`;
+    if (rt.ackWaitHeld.get(poolKey) !== sig) {
+      rt.ackWaitHeld.set(poolKey, sig);
+      rt.ctx.recorder.event(pool, 'Normal', 'AckWaitChangeDeferred', msg);
+      rt.ctx.logger.info({ pool: poolKey, inFlight }, msg);
+    }
+    return;
+  }
+  rt.ackWaitHeld.delete(poolKey);
   rt.consumers.set(poolKey, sig);
+}
+
+/** An attempt an agent holds (started and not ended): its heartbeat runs at the ack_wait it read. */
+function attemptInFlight(j: VisionJobObject): boolean {
+  const st = j.status;
+  return !!st && (st.phase === 'Running' || st.phase === 'Queued') && !!st.currentAttempt && !st.currentAttempt.ended;
 }
 
 export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: string): Promise<ReconcileResult | void> {

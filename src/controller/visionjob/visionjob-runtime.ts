@@ -15,6 +15,8 @@ export class VisionJobRuntime {
   readonly published = new Set<string>();
   /** Pool consumer config last ensured, per pool key ('' after a NATS reconnect). */
   readonly consumers = new Map<string, string>();
+  /** Pools whose lowered ack_wait is held back while attempts run (the config reported once). */
+  readonly ackWaitHeld = new Map<string, string>();
   /** Background work of this term (Queued status writes), awaited when the term stops. */
   private readonly background = new Set<Promise<void>>();
   /** The first failed background Queued write per pool, thrown by that pool's next pass. */

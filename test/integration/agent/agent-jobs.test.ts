@@ -73,6 +73,18 @@ describe.concurrent('agent runs jobs', () => {
     expect(evs.find((e) => e.type === 'succeeded')?.attempt).toBe(3);
   });
 
+  it('heartbeats at the deadline the consumer holds when it claims a job, even if its own flag says longer', async () => {
+    await h.pool('lowered', { ackWaitSeconds: 6 });
+    await h.startAgent('lowered', { command: sh('sleep 3'), ackWaitSeconds: 6 });
+    await h.startAgent('lowered', { command: sh('sleep 3'), ackWaitSeconds: 6 });
+    // The pool's ackWaitSeconds was lowered after these workers started.
+    await h.pool('lowered', { ackWaitSeconds: 1 });
+    const { uid } = await h.publish('lowered', { name: 'lowered', retries: 0 });
+    await h.waitEvent(uid, (e) => e.type === 'succeeded', 30_000);
+    // A heartbeat every 2 s would have let the 1 s deadline pass and the idle agent take it.
+    expect((await h.events(uid)).filter((e) => e.type === 'started')).toHaveLength(1);
+  });
+
   it('terminates a permanent failure at once, without retry', async () => {
     await h.pool('perm', { ackWaitSeconds: 1 });
     await h.startAgent('perm', { command: sh('echo unsupported codec >&2; exit 3'), permanentExitCodes: [3] });
