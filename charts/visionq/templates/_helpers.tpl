@@ -97,3 +97,19 @@ app.kubernetes.io/name: {{ include "visionq.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: dashboard
 {{- end }}
+
+{{/*
+Replicas of visionq's streams and attempts bucket (--nats-replicas). Explicit
+nats.streamReplicas wins; else the bundled NATS passes its own size through (3
+when it runs a cluster of 3 or more servers, else 1); an external NATS is left
+to the controller's auto-detection from the server's cluster info.
+*/}}
+{{- define "visionq.streamReplicas" -}}
+{{- $n := .Values.nats }}
+{{- if $n.streamReplicas }}
+{{- $n.streamReplicas }}
+{{- else if $n.enabled }}
+{{- $c := (($n.config | default dict).cluster | default dict) }}
+{{- if and $c.enabled (ge (int ($c.replicas | default 1)) 3) }}3{{ else }}1{{ end }}
+{{- else }}auto{{- end }}
+{{- end }}

@@ -35,6 +35,8 @@ export const CONTROLLER_FLAGS: Record<string, boolean> = {
   '--health-port': true,
   '--agent-image': true,
   '--log-level': true,
+  // Added by the HA-queue issue (docs/architecture.md, "Queue replicas").
+  '--nats-replicas': true,
 };
 
 /** Parses `controller --flag value --switch ...` strictly against the CLI; throws on anything else. */

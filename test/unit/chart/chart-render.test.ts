@@ -241,7 +241,17 @@ describe('helm template', () => {
   it('external NATS: server-verified TLS without a client certificate passes only the CA', async () => {
     const objs = await helm.render({ set: { ...EXTERNAL_NATS, 'nats.tls.cert': '', 'nats.tls.key': '', 'nats.credentials.secretName': '' } });
     const flags = parseControllerArgs(controllerPodSpec(objs).containers[0]!.args!);
-    expect([...flags.keys()].filter((f) => f.startsWith('--nats-'))).toEqual(['--nats-url', '--nats-tls-ca']);
+    expect([...flags.keys()].filter((f) => f.startsWith('--nats-'))).toEqual(['--nats-url', '--nats-replicas', '--nats-tls-ca']);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['the bundled 3-server cluster', {}, '3'],
+    ['a bundled single server', { 'nats.config.cluster.enabled': false }, '1'],
+    ['an external NATS (detected by the controller)', EXTERNAL_NATS, 'auto'],
+    ['an explicit count', { 'nats.streamReplicas': 5 }, '5'],
+  ])('stream replicas for %s', async (_name, set, want) => {
+    const flags = parseControllerArgs(controllerPodSpec(await helm.render({ set })).containers[0]!.args!);
+    expect(flags.get('--nats-replicas')).toBe(want);
   });
 
   it('ServiceMonitor selects the metrics Service by its port name', async () => {
@@ -295,6 +305,8 @@ describe('values that must be rejected', () => {
     ['external NATS without a URL', { set: { 'nats.enabled': false } }, /url/],
     ['a URL that is not a NATS URL', { set: { 'nats.enabled': false, 'nats.external.url': 'ws://nats:8080' } }, /url/],
     ['TLS without a Secret', { set: { 'nats.tls.enabled': true } }, /nats\.tls\.secretName/],
+    ['stream replicas out of range (schema)', { set: { 'nats.streamReplicas': 7 } }, /streamReplicas/],
+    ['stream replicas not a count (schema)', { set: { 'nats.streamReplicas': 'three' } }, /streamReplicas/],
     ['two replicas without leader election', { set: { 'controller.leaderElection.enabled': false } }, /leaderElection/],
     ['ServiceMonitor without the metrics Service', { set: { 'metrics.serviceMonitor.enabled': true, 'metrics.service.enabled': false } }, /metrics\.service\.enabled/],
   ];
