@@ -14,6 +14,10 @@ const KUBE_TIER_E2E = [
   'test/e2e/workerpool-capacity.test.ts',
   'test/e2e/controller-ha.test.ts',
   'test/e2e/workerpool-randomized.test.ts',
+  'test/e2e/controller-queue-repair.test.ts',
+  'test/e2e/controller-suspend.test.ts',
+  'test/e2e/controller-stale-success.test.ts',
+  'test/e2e/controller-ack-wait.test.ts',
 ];
 
 export default defineConfig({
