@@ -15,6 +15,8 @@ options (env fallback in brackets):
   --node NAME                  [VISIONQ_NODE, NODE_NAME]
   --slots N                    [VISIONQ_SLOTS] default 1
   --ack-wait-seconds N         [VISIONQ_ACK_WAIT_SECONDS] default: the consumer's ack_wait
+  --job-public-keys K1,K2      [VISIONQ_JOB_PUBLIC_KEYS] run only jobs signed by one of these
+                               Ed25519 keys (base64 SPKI DER); the controller sets it
   --permanent-exit-codes 3,4   [VISIONQ_PERMANENT_EXIT_CODES]
   --work-dir DIR               [VISIONQ_WORK_DIR_ROOT] per-attempt scratch dirs
   --http-port N                [VISIONQ_HTTP_PORT] /healthz, /readyz, /metrics; 0 = off (default 0)
@@ -51,6 +53,7 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       node: { type: 'string' },
       slots: { type: 'string' },
       'ack-wait-seconds': { type: 'string' },
+      'job-public-keys': { type: 'string' },
       'permanent-exit-codes': { type: 'string' },
       'work-dir': { type: 'string' },
       'http-port': { type: 'string' },
@@ -102,6 +105,7 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     node: v('node', 'VISIONQ_NODE', 'NODE_NAME'),
     slots,
     ackWaitSeconds: num('ack-wait-seconds', 'VISIONQ_ACK_WAIT_SECONDS'),
+    jobPublicKeys: v('job-public-keys', 'VISIONQ_JOB_PUBLIC_KEYS')?.split(',').map((k) => k.trim()).filter((k) => k !== ''),
     permanentExitCodes,
     workDir: v('work-dir', 'VISIONQ_WORK_DIR_ROOT'),
     httpPort: num('http-port', 'VISIONQ_HTTP_PORT', 0),

@@ -14,6 +14,12 @@ export interface AgentOptions {
   slots?: number;
   /** Heartbeat base; default: the consumer's ack_wait. */
   ackWaitSeconds?: number;
+  /**
+   * Ed25519 public keys (base64 SPKI DER or PEM) of the controller: when set, a job message
+   * that is unsigned or not signed by one of them is terminated with a `rejected` event and
+   * never run (src/queue/job-signature.ts).
+   */
+  jobPublicKeys?: string[];
   /** Exit codes that are permanent failures, merged with each job's own list. */
   permanentExitCodes?: number[];
   /** Parent dir of per-attempt scratch dirs (default $TMPDIR/visionq-agent-<pod>). */

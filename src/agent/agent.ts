@@ -27,6 +27,7 @@ import { processOutputSink, type OutputSink } from './output-prefixer.js';
 import { ProgressThrottle } from './progress-throttle.js';
 import { canFinishBy, eventBase, type EventBase, type RunningJob } from './running-job.js';
 import { ConsumerLimits, type ConsumerSettings } from './consumer-limits.js';
+import { JobVerifier } from '../queue/job-signature.js';
 import { Settler } from './settler.js';
 
 export type { AgentHealth, AgentOptions } from './agent-options.js';
@@ -79,6 +80,8 @@ export class Agent {
   /** Messages being claimed (slot taken, not yet running). */
   private claiming = 0;
   private ackWaitMs = 30_000;
+  /** Set when the agent runs only signed jobs (--job-public-keys). */
+  private readonly verifier?: JobVerifier;
   private draining = false;
   private stopping = false;
   private lastTakenAt = 0;
@@ -103,6 +106,7 @@ export class Agent {
     this.workRoot = opts.workDir ?? join(tmpdir(), `visionq-agent-${this.pod}`);
     this.permanentCodes = new Set(opts.permanentExitCodes ?? []);
     this.clock = deps.clock ?? realClock;
+    if (opts.jobPublicKeys && opts.jobPublicKeys.length > 0) this.verifier = new JobVerifier(opts.jobPublicKeys);
     if (deps.nc) this.nc = deps.nc;
     if (opts.command.length === 0) throw new Error('agent needs a command to run');
   }
@@ -289,12 +293,26 @@ export class Agent {
   private async handle(m: JsMsg, ackSubject: string): Promise<void> {
     const { nc, attempts, outbox, settler, limits } = this.connectedSession();
     const ref: DeliveryRef = { streamSeq: m.seq, deliveryCount: m.info.deliveryCount };
+    if (this.verifier) {
+      const check = this.verifier.check(m.data, m.headers);
+      if (!check.ok) {
+        this.claiming--;
+        await this.rejectForged(m, ackSubject, ref, check.reason);
+        return;
+      }
+    }
     let job: JobMessage;
     try {
       job = decodeJobMessage(m.data);
     } catch (err) {
       this.claiming--;
       await this.reject(m, ackSubject, ref, (err as Error).message);
+      return;
+    }
+    if (job.namespace !== this.opts.namespace || job.pool !== this.opts.pool) {
+      // A signed job replayed onto another pool's subject: its signature is real, its place is not.
+      this.claiming--;
+      await this.rejectForged(m, ackSubject, ref, `job message for ${job.namespace}/${job.pool} delivered to pool ${this.opts.namespace}/${this.opts.pool}`);
       return;
     }
     let claim;
@@ -423,6 +441,32 @@ export class Agent {
       reason: reason.slice(0, 2000),
     });
     this.metrics.jobs.inc({ outcome: 'rejected' });
+  }
+
+  /**
+   * A message that is not the controller's (unsigned, badly signed, or out of place): never
+   * run, terminated, counted. Its `rejected` event names no job uid, so a forged message that
+   * copies a real job's uid cannot make the controller fail that job.
+   */
+  private async rejectForged(m: JsMsg, ackSubject: string, ref: DeliveryRef, reason: string): Promise<void> {
+    const { nc, acks, outbox } = this.connectedSession();
+    this.log.warn({ seq: ref.streamSeq, subject: m.subject, reason }, 'job message refused: not signed by the controller');
+    await acks.bestEffort(() => termByAckSubject(nc, ackSubject));
+    await outbox.publish({
+      type: 'rejected',
+      jobUid: '',
+      namespace: this.opts.namespace,
+      name: `refused-seq-${ref.streamSeq}`,
+      pool: this.opts.pool,
+      attempt: 0,
+      deliveryCount: ref.deliveryCount,
+      streamSeq: ref.streamSeq,
+      pod: this.pod,
+      node: this.node,
+      time: new Date(this.clock.now()).toISOString(),
+      reason: `refused: ${reason}`.slice(0, 2000),
+    });
+    this.metrics.jobs.inc({ outcome: 'refused' });
   }
 
   private eventBase(r: RunningJob): EventBase {

@@ -5,6 +5,7 @@ import { eventSubject, jobSubject } from './subjects.js';
 import { NatsUnavailableError, QueueFullError, isQueueFull, isUnavailable } from './errors.js';
 import { retry } from '../lib/retry.js';
 import { realClock, type Clock } from '../lib/clock.js';
+import type { JobSigner } from './job-signature.js';
 
 export interface PublishOptions {
   /** Per-try timeout waiting for the stream's ack. Default 5 s. */
@@ -16,6 +17,11 @@ export interface PublishOptions {
    */
   retryForMs?: number;
   clock?: Clock;
+}
+
+export interface PublishJobOptions extends PublishOptions {
+  /** Signs the message (agents with public keys run only signed jobs). */
+  signer?: JobSigner;
 }
 
 const PUBLISH_BACKOFF = { initialMs: 100, maxMs: 1000 };
@@ -37,13 +43,15 @@ export interface PublishResult {
  * Queues a job on `visionq.jobs.<ns>.<pool>` with msgID `uid` (or `uid/requeueGeneration`),
  * so repeating the publish is a no-op. Throws QueueFullError or NatsUnavailableError.
  */
-export async function publishJob(js: JetStreamClient, msg: JobMessageInput, opts: PublishOptions = {}): Promise<PublishResult> {
+export async function publishJob(js: JetStreamClient, msg: JobMessageInput, opts: PublishJobOptions = {}): Promise<PublishResult> {
   const job = JobMessage.parse(msg);
   const data = encodeJobMessage(job);
+  const hdrs = opts.signer?.headers(data);
   try {
     const ack = await publishRetrying(() => js.publish(jobSubject(job.namespace, job.pool), data, {
       msgID: jobMsgId(job),
       timeout: opts.timeoutMs ?? 5000,
+      ...(hdrs ? { headers: hdrs } : {}),
     }), opts);
     return { seq: ack.seq, duplicate: ack.duplicate };
   } catch (err) {

@@ -15,6 +15,8 @@ export async function startSandboxController(env: SandboxEnvironment, logger: Lo
     natsUrl: env.natsUrl.split(','),
     logger: logger.child({ component: 'controller' }),
     settings: {
+      // Signed jobs by default, so the sandbox runs the same protection as a cluster.
+      jobSigner: env.jobSigner,
       natsUrlForWorkers: env.natsUrl,
       agentCommand: [process.execPath, join(packageRoot, 'bin', 'visionq.js'), 'agent'],
     },

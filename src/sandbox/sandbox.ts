@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -14,6 +14,7 @@ import { startAutoscaler } from './autoscaler/index.js';
 import { packageRoot } from './package-root.js';
 import { withPooledConnections } from '../kube/kube-clients.js';
 import { startKubeControlPlane, waitForNodesReady, type KubeControlPlane } from './control-plane/index.js';
+import { JobSigner } from '../queue/job-signature.js';
 
 /** `memory`: visionq's in-memory API server and scheduler; `kube`: the real control plane. */
 export type ControlPlaneKind = 'memory' | 'kube';
@@ -61,6 +62,9 @@ export interface SandboxEnvironment {
   controlPlane: ControlPlaneKind;
   /** The real control plane (identities, kubeconfigs per token); undefined on `memory`. */
   kube?: KubeControlPlane;
+  /** A job signing key made for this sandbox (its PEM in <dir>/job-signing-key.pem). */
+  jobSigner: JobSigner;
+  jobSigningKeyPath: string;
 }
 
 export interface SandboxHandle extends SandboxEnvironment {
@@ -171,7 +175,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
     });
     stack.push(() => autoscaler.stop());
 
-    const env: SandboxEnvironment = { kubeconfigPath, kc, apiUrl, natsUrl, dir, controlPlane, kube };
+    const { signer: jobSigner, privateKeyPem } = JobSigner.generate();
+    const jobSigningKeyPath = join(dir, 'job-signing-key.pem');
+    await writeFile(jobSigningKeyPath, privateKeyPem, { mode: 0o600 });
+    const env: SandboxEnvironment = { kubeconfigPath, kc, apiUrl, natsUrl, dir, controlPlane, kube, jobSigner, jobSigningKeyPath };
     if (opts.startController) {
       const controller = await opts.startController(env);
       stack.push(() => controller.stop());

@@ -17,7 +17,7 @@ import { Informer } from '../../src/kube/informer.js';
 import { startController, type ControllerHandle, type StartControllerOptions } from '../../src/controller/index.js';
 import type { VisionJobObject, WorkerPoolObject } from '../../src/controller/manager/context-types.js';
 import { kubectlBinary, testControlPlane } from '../helpers/control-plane.js';
-import { startSandbox, type SandboxHandle } from '../../src/sandbox/sandbox.js';
+import { startSandbox, type SandboxEnvironment, type SandboxHandle } from '../../src/sandbox/sandbox.js';
 import { packageRoot } from '../../src/sandbox/package-root.js';
 import { JOBS_STREAM } from '../../src/queue/subjects.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -139,8 +139,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...(opts.natsCluster !== undefined ? { natsClusterSize: opts.natsCluster } : {}),
     ...(opts.controller === 'sandbox'
       ? {
-          startController: (env: { kubeconfigPath: string; natsUrl: string }) =>
-            startController({ kubeconfig: env.kubeconfigPath, natsUrl: env.natsUrl, logger, settings: { natsUrlForWorkers: env.natsUrl, agentCommand: AGENT_COMMAND } }),
+          startController: (env: SandboxEnvironment) =>
+            startController({ kubeconfig: env.kubeconfigPath, natsUrl: env.natsUrl, logger, settings: { natsUrlForWorkers: env.natsUrl, agentCommand: AGENT_COMMAND, jobSigner: env.jobSigner } }),
         }
       : {}),
   });
@@ -164,7 +164,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         kubeconfig: sandbox.kubeconfigPath,
         natsUrl: sandbox.natsUrl,
         logger,
-        settings: { natsUrlForWorkers: sandbox.natsUrl, agentCommand: AGENT_COMMAND, cancelTimeoutMs: 15_000 },
+        settings: { natsUrlForWorkers: sandbox.natsUrl, agentCommand: AGENT_COMMAND, cancelTimeoutMs: 15_000, jobSigner: sandbox.jobSigner },
         events: { progressMs: 500 },
         metricsPort: 0,
         healthPort: 0,
@@ -184,6 +184,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
           sandbox.natsUrl,
           '--agent-command',
           AGENT_COMMAND.join(' '),
+          '--job-signing-key',
+          sandbox.jobSigningKeyPath,
           '--metrics-port',
           '0',
           '--health-port',

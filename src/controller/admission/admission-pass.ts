@@ -239,7 +239,7 @@ async function publish(
   const uid = job.metadata.uid ?? '';
   rt.published.add(uid);
   try {
-    return await publishJob(nats.js, buildJobMessage(job, pool, now));
+    return await publishJob(nats.js, buildJobMessage(job, pool, now), { signer: rt.ctx.settings.jobSigner });
   } catch (err) {
     rt.published.delete(uid);
     throw err;

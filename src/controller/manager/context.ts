@@ -11,6 +11,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { KubeClients } from '../../kube/kube-clients.js';
 import type { ControllerMetrics } from './metrics.js';
+import type { JobSigner } from '../../queue/job-signature.js';
 import type { Informer } from '../../kube/informer.js';
 import type { JobRecorder, VisionJobObject, WorkerPoolObject } from './context-types.js';
 
@@ -43,6 +44,10 @@ export interface ControllerSettings {
   workerNatsCredsSecret?: string;
   /** How long a deleted running job waits for its agent to confirm the cancel. */
   cancelTimeoutMs: number;
+  /** Signs job messages (--job-signing-key); unset: unsigned, and worker pods verify nothing. */
+  jobSigner?: JobSigner;
+  /** Public keys worker pods accept besides the signer's own (the previous key during a rotation). */
+  previousJobPublicKeys?: string[];
   /** Most jobs of one namespace waiting (queued or pending) at once; younger ones are held QueueQuotaExceeded. */
   maxWaitingPerNamespace?: number;
 }

@@ -2,8 +2,10 @@
  * `visionq controller ...`: the command line of the controller (flags, environment, signals);
  * the composition itself is startController in manager.ts.
  */
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { JobSigner } from '../../queue/job-signature.js';
 import { parseReplicasSetting, type ReplicasSetting } from '../../queue/replicas.js';
 import { DEFAULT_CONTROLLER_SETTINGS, type ControllerSettings } from './context.js';
 import { startController, type ControllerHandle, type LeaderElectionSettings } from './manager.js';
@@ -15,9 +17,12 @@ const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [-
   [--leader-elect-lease-duration 15] [--leader-elect-renew-deadline 10] [--leader-elect-retry-period 2]
   [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL] [--nats-replicas auto|1..5]
   [--queue-sweep-seconds 60] [--max-waiting-per-namespace N]
+  [--job-signing-key FILE] [--job-previous-public-keys K1,K2]
+--job-signing-key: Ed25519 private key (PKCS#8 PEM) that signs job messages; worker pods
+  then run only jobs signed by it (or by a --job-previous-public-keys key, for a rotation).
 --nats-replicas: copies JetStream keeps of visionq's streams; auto (default) = 3 on a NATS
   cluster of 3 or more servers, else 1; a change is applied to existing streams on start.
-env: VISIONQ_NATS_URL, VISIONQ_NATS_REPLICAS, POD_NAME, POD_NAMESPACE, KUBECONFIG
+env: VISIONQ_NATS_URL, VISIONQ_NATS_REPLICAS, VISIONQ_JOB_SIGNING_KEY, POD_NAME, POD_NAMESPACE, KUBECONFIG
 `;
 
 /** `visionq controller ...`: runs until SIGTERM/SIGINT; returns the exit code. */
@@ -47,6 +52,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'nats-replicas': { type: 'string' },
         'queue-sweep-seconds': { type: 'string' },
         'max-waiting-per-namespace': { type: 'string' },
+        'job-signing-key': { type: 'string' },
+        'job-previous-public-keys': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -119,12 +126,24 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     process.stderr.write(`visionq controller: --max-waiting-per-namespace must be a positive integer, got ${maxWaiting}\n`);
     return 2;
   }
+  let jobSigner: JobSigner | undefined;
+  const signingKeyFile = str('job-signing-key') ?? process.env.VISIONQ_JOB_SIGNING_KEY;
+  if (signingKeyFile) {
+    try {
+      jobSigner = new JobSigner(await readFile(signingKeyFile));
+    } catch (err) {
+      process.stderr.write(`visionq controller: --job-signing-key ${signingKeyFile}: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
+  const previousKeys = (str('job-previous-public-keys') ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   const agentImage = str('agent-image');
   const agentInstallPath = DEFAULT_CONTROLLER_SETTINGS.agentInstallPath;
   const settings: Partial<ControllerSettings> = {
     natsUrlForWorkers: str('nats-url-for-workers') ?? natsUrl,
     ...(agentImage ? { agentImage } : {}),
     ...(maxWaitingPerNamespace !== undefined ? { maxWaitingPerNamespace } : {}),
+    ...(jobSigner ? { jobSigner, previousJobPublicKeys: previousKeys } : {}),
     agentCommand: str('agent-command')?.split(' ').filter(Boolean) ?? [`${agentInstallPath}/visionq`, 'agent'],
     ...(process.env.VISIONQ_WORKER_NATS_CREDS_SECRET ? { workerNatsCredsSecret: process.env.VISIONQ_WORKER_NATS_CREDS_SECRET } : {}),
   };

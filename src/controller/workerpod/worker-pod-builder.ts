@@ -9,11 +9,15 @@ import {
   WORKERPOOL_KIND,
 } from './worker-pod-labels.js';
 import { effectivePoolSpec, type WorkerPoolView } from '../workerpool/workerpool-view.js';
+import type { JobSigner } from '../../queue/job-signature.js';
 
 /** The controller settings that shape a worker pod (a subset of ControllerSettings). */
 export interface WorkerPodSettings {
   /** NATS URL as the worker pods reach it (may differ from the controller's own). */
   natsUrlForWorkers: string;
+  /** Its public key (and previousJobPublicKeys) go to the agents, which then run only signed jobs. */
+  jobSigner?: Pick<JobSigner, 'publicKey'>;
+  previousJobPublicKeys?: string[];
   /** Without agentImage (the sandbox): how a worker process runs the agent, e.g. [node, <repo>/dist/cli/main.js, 'agent']. */
   agentCommand?: string[];
   /** Real cluster: the visionq image whose /opt/visionq-agent the init container copies; takes precedence. */
@@ -117,6 +121,7 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
     '--node', '$(NODE_NAME)',
     '--slots', String(eff.slotsPerWorker),
     '--ack-wait-seconds', String(eff.ackWaitSeconds),
+    ...(settings.jobSigner ? ['--job-public-keys', [settings.jobSigner.publicKey, ...(settings.previousJobPublicKeys ?? [])].join(',')] : []),
     ...(eff.permanentExitCodes.length > 0 ? ['--permanent-exit-codes', eff.permanentExitCodes.join(',')] : []),
     // On SIGTERM the agent lets running jobs finish only while the kubelet would not SIGKILL it
     // first; what cannot finish in time is re-queued at once (a disruption, not a failure).

@@ -11,6 +11,7 @@ import { publishJob } from '../../../src/queue/publisher.js';
 import { safeDecodeJobEvent, type JobEvent } from '../../../src/queue/job-events.js';
 import { EVENTS_STREAM, JOBS_STREAM, consumerName } from '../../../src/queue/subjects.js';
 import type { JobMessageInput } from '../../../src/queue/job-message.js';
+import type { JobSigner } from '../../../src/queue/job-signature.js';
 import { startNatsServer, type NatsServerHandle } from '../../helpers/nats-server.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
@@ -77,7 +78,7 @@ export class AgentHarness {
     });
   }
 
-  async publish(pool: string, job: Partial<JobMessageInput> & { name: string }) {
+  async publish(pool: string, job: Partial<JobMessageInput> & { name: string }, opts: { signer?: JobSigner } = {}) {
     const msg: JobMessageInput = {
       uid: `uid-${process.pid}-${++uidCounter}-${job.name}`,
       namespace: NS,
@@ -85,7 +86,7 @@ export class AgentHarness {
       publishedAt: new Date().toISOString(),
       ...job,
     };
-    const res = await publishJob(this.js, msg);
+    const res = await publishJob(this.js, msg, opts);
     return { ...res, uid: msg.uid };
   }
 

@@ -37,6 +37,9 @@ export const CONTROLLER_FLAGS: Record<string, boolean> = {
   '--log-level': true,
   // Added by the HA-queue issue (docs/architecture.md, "Queue replicas").
   '--nats-replicas': true,
+  // Added by the least-privilege issue (docs/architecture.md, "Threat model").
+  '--job-signing-key': true,
+  '--job-previous-public-keys': true,
 };
 
 /** Parses `controller --flag value --switch ...` strictly against the CLI; throws on anything else. */

@@ -254,6 +254,18 @@ describe('helm template', () => {
     expect(flags.get('--nats-replicas')).toBe(want);
   });
 
+  it('job signing: the key Secret is mounted read-only and passed with the previous public keys', async () => {
+    const objs = await helm.render({ set: { 'jobSigning.secretName': 'visionq-job-key', 'jobSigning.previousPublicKeys': ['MCowBQYDK2VwAyEAold', 'MCowBQYDK2VwAyEAolder'] } });
+    const pod = controllerPodSpec(objs);
+    const flags = parseControllerArgs(pod.containers[0]!.args!);
+    expect(flags.get('--job-signing-key')).toBe('/etc/visionq/job-signing/job-signing-key.pem');
+    expect(flags.get('--job-previous-public-keys')).toBe('MCowBQYDK2VwAyEAold,MCowBQYDK2VwAyEAolder');
+    expect(pod.volumes!.find((v) => v.name === 'job-signing')?.secret?.secretName).toBe('visionq-job-key');
+    expect(pod.containers[0]!.volumeMounts!.find((m) => m.name === 'job-signing')).toMatchObject({ mountPath: '/etc/visionq/job-signing', readOnly: true });
+    const unsigned = parseControllerArgs(controllerPodSpec(await helm.render()).containers[0]!.args!);
+    expect(unsigned.has('--job-signing-key')).toBe(false);
+  });
+
   it('ServiceMonitor selects the metrics Service by its port name', async () => {
     const objs = await helm.render(COMBINATIONS['metrics with ServiceMonitor']);
     const sm = one<{ metadata: { labels: Record<string, string> }; spec: { selector: { matchLabels: Record<string, string> }; namespaceSelector: { matchNames: string[] }; endpoints: { port: string; path: string }[] } }>(
