@@ -166,7 +166,8 @@ export function visionJobCrd(): Json {
       { name: 'Worker', type: 'string', jsonPath: '.status.currentAttempt.pod', priority: 1 },
       { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
       { name: 'NotBefore', type: 'string', jsonPath: '.spec.notBefore', priority: 1, description: 'Not admitted before this time.' },
-      { name: 'Tenant', type: 'string', jsonPath: ".metadata.labels.visionq\\.dev/tenant", priority: 1, description: 'Fair-share tenant (the default tenant label).' },
+      // status.tenant, not a label: the tenant label key is per pool (fairSharing.tenantLabel).
+      { name: 'Tenant', type: 'string', jsonPath: '.status.tenant', priority: 1, description: 'Fair-share tenant, as the controller counts it.' },
     ],
     schema: rootSchema(
       'VisionJob is one long-running computer-vision job, queued on NATS JetStream and run by a WorkerPool.',

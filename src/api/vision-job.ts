@@ -137,6 +137,14 @@ export const VisionJobStatusSchema = z.strictObject({
     .min(0)
     .optional()
     .describe('Times the job was taken back out of the queue (suspended while queued); part of its next message ID.'),
+  tenant: z
+    .string()
+    .max(63)
+    .optional()
+    .describe(
+      "Fair-share tenant the controller counts the job under: the value of its pool's fairSharing.tenantLabel, " +
+        'written by the admission pass; absent for the shared tenant (no label). Kept once the job is admitted.',
+    ),
   observedGeneration: z.int().min(0).optional(),
 });
 export type VisionJobStatus = z.infer<typeof VisionJobStatusSchema>;

@@ -16,13 +16,14 @@ import type { NatsHandles } from '../manager/context.js';
 import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
 import { isWaiting, planAdmission } from './admission-plan.js';
 import { earlierRequeue, notBeforeMessage, splitByNotBefore } from './not-before.js';
-import { planTenantAdmission, quotaMessage, tenantPolicy, type FairSharingSpec, type QuotaHold } from './fair-share.js';
+import { SHARED_TENANT, planTenantAdmission, quotaMessage, tenantOf, tenantPolicy, type FairSharingSpec, type QuotaHold, type TenantPolicy } from './fair-share.js';
 import { namespaceQueueHolds, queueCapMessage } from './namespace-queue-cap.js';
 import { hasFinalizer } from '../visionjob/visionjob-finalizer.js';
-import { setPending } from '../visionjob/visionjob-pending.js';
+import { setPending, type TenantField } from '../visionjob/visionjob-pending.js';
 import { objectKey } from '../../kube/object-store.js';
 import { poolKeyOf } from '../manager/jobs-by-pool.js';
 import { type VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
+import { isTerminal } from '../visionjob/visionjob-status.js';
 
 /** Deliveries allowed beyond `retries` failures: disruptions (worker loss, drain) also redeliver. */
 export const MAX_DELIVER_MARGIN = 20;
@@ -108,6 +109,8 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
     for (const j of jobs) rt.ctx.enqueueJob(objectKey(j));
     return;
   }
+  const policy = tenantPolicy(pool.spec.fairSharing as FairSharingSpec | undefined);
+  const tenant = tenantFieldOf(policy);
   const admissible = (j: VisionJobObject): boolean => hasFinalizer(j) && j.spec.suspend !== true && rt.specError(j) === undefined;
   // Delayed jobs sit out of the plan; the pass comes back when the earliest is due (a timer on
   // the work queue, not polling), and recomputes it from the spec after a restart or an edit.
@@ -115,9 +118,9 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
   const { delayed, nextInMs } = splitByNotBefore(candidates, rt.now().getTime());
   const delayedUids = new Set(delayed.map((d) => d.job.metadata.uid ?? ''));
   await mapLimit(
-    delayed.filter((d) => !hasPendingCondition(d.job, 'NotBefore', notBeforeMessage(d.at))),
+    delayed.filter((d) => !hasPendingCondition(d.job, 'NotBefore', notBeforeMessage(d.at), tenant(d.job))),
     MARK_CONCURRENCY,
-    (d) => setPending(rt, objectKey(d.job), d.job.metadata.uid ?? '', 'NotBefore', notBeforeMessage(d.at)),
+    (d) => setPending(rt, objectKey(d.job), d.job.metadata.uid ?? '', 'NotBefore', notBeforeMessage(d.at), tenant(d.job)),
   );
   const namespace = pool.metadata.namespace ?? '';
   const cap = rt.ctx.settings.maxWaitingPerNamespace;
@@ -126,13 +129,13 @@ export async function reconcilePoolAdmission(rt: VisionJobRuntime, poolKey: stri
   if (cap !== undefined) {
     const msg = queueCapMessage(namespace, cap);
     await mapLimit(
-      heldByCap.filter((j) => !hasPendingCondition(j, 'QueueQuotaExceeded', msg)),
+      heldByCap.filter((j) => !hasPendingCondition(j, 'QueueQuotaExceeded', msg, tenant(j))),
       MARK_CONCURRENCY,
-      (j) => setPending(rt, objectKey(j), j.metadata.uid ?? '', 'QueueQuotaExceeded', msg),
+      (j) => setPending(rt, objectKey(j), j.metadata.uid ?? '', 'QueueQuotaExceeded', msg, tenant(j)),
     );
   }
   const eligible = (j: VisionJobObject): boolean => admissible(j) && !delayedUids.has(j.metadata.uid ?? '') && !capped.held.has(j.metadata.uid ?? '');
-  const result = await admitReady(rt, poolKey, pool, jobs, eligible);
+  const result = await admitReady(rt, poolKey, pool, jobs, eligible, policy);
   const requeueAfterMs = earlierRequeue(earlierRequeue(result?.requeueAfterMs, nextInMs), heldByCap.length > 0 ? QUEUE_CAP_RECHECK_MS : undefined);
   if (requeueAfterMs === undefined) return result;
   return { ...result, requeueAfterMs };
@@ -144,7 +147,9 @@ async function admitReady(
   pool: WorkerPoolObject,
   jobs: VisionJobObject[],
   eligible: (j: VisionJobObject) => boolean,
+  policy: TenantPolicy,
 ): Promise<ReconcileResult | void> {
+  const tenant = tenantFieldOf(policy);
   const log = rt.ctx.logger.child({ pool: poolKey });
   const strict = planAdmission({
     jobs,
@@ -155,22 +160,22 @@ async function admitReady(
     eligible,
   });
   if (strict.waiting.length === 0) return;
-  const fair = planTenantAdmission(strict, tenantPolicy(pool.spec.fairSharing as FairSharingSpec | undefined));
+  const fair = planTenantAdmission(strict, policy);
   // Admission order first, then the rest: a failed publish leaves the tail of this list waiting.
   const plan = { limit: strict.limit, admit: fair.admit, waiting: [...fair.admit, ...fair.rest] };
-  await markAtQuota(rt, fair.atQuota, pool.metadata.name ?? '');
+  await markAtQuota(rt, fair.atQuota, pool.metadata.name ?? '', tenant);
   if (plan.waiting.length === 0) return;
 
   const nats = rt.ctx.nats.current();
   if (!nats) {
-    await markWaiting(rt, plan.waiting, 'NatsUnavailable', 'NATS is unreachable: the job will be queued when the connection is back');
+    await markWaiting(rt, plan.waiting, 'NatsUnavailable', 'NATS is unreachable: the job will be queued when the connection is back', tenant);
     return { requeueAfterMs: NATS_RETRY_MS };
   }
   try {
     await ensureConsumer(rt, nats, poolKey, pool, jobs);
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'could not ensure the pool consumer');
-    await markWaiting(rt, plan.waiting, 'NatsUnavailable', `JetStream is not answering: ${(err as Error).message}`);
+    await markWaiting(rt, plan.waiting, 'NatsUnavailable', `JetStream is not answering: ${(err as Error).message}`, tenant);
     return { requeueAfterMs: NATS_RETRY_MS };
   }
 
@@ -182,12 +187,12 @@ async function admitReady(
   // Publish in admission order first (agents can start at once), then record the Queued
   // statuses in parallel: a pass that frees several slots does not pay one status write each.
   const now = rt.now();
-  const sent: { job: VisionJobObject; seq: number; duplicate: boolean }[] = [];
+  const sent: { job: VisionJobObject; tenant: TenantField; seq: number; duplicate: boolean }[] = [];
   let stop: { err: unknown; at: number } | undefined;
   for (let i = 0; i < plan.admit.length; i++) {
     const job = plan.admit[i]!;
     try {
-      sent.push({ job, ...(await publish(rt, nats, job, pool, now)) });
+      sent.push({ job, tenant: tenant(job), ...(await publish(rt, nats, job, pool, now)) });
     } catch (err) {
       stop = { err, at: i };
       break;
@@ -197,7 +202,7 @@ async function admitReady(
   // queue behind them, and it counts these jobs in flight through rt.published until the cache
   // shows them Queued. A failed write is reported to the next pass (see takeRecordError).
   rt.track(
-    mapLimit(sent, RECORD_CONCURRENCY, (p) => recordQueued(rt, p.job, pool, p.seq, p.duplicate, now)).then((recorded) => {
+    mapLimit(sent, RECORD_CONCURRENCY, (p) => recordQueued(rt, p.job, pool, p.seq, p.duplicate, now, p.tenant)).then((recorded) => {
       const failed = recorded.find((r) => r.status === 'rejected');
       if (!failed) return;
       rt.setRecordError(poolKey, (failed as PromiseRejectedResult).reason);
@@ -208,11 +213,11 @@ async function admitReady(
     const rest = plan.waiting.slice(stop.at);
     if (stop.err instanceof QueueFullError) {
       log.warn('jobs stream is full; jobs stay Pending');
-      await markWaiting(rt, rest, 'QueueFull', 'the jobs queue is full: the job will be queued when there is room');
+      await markWaiting(rt, rest, 'QueueFull', 'the jobs queue is full: the job will be queued when there is room', tenant);
       return { requeueAfterMs: QUEUE_FULL_RETRY_MS };
     }
     if (stop.err instanceof NatsUnavailableError) {
-      await markWaiting(rt, rest, 'NatsUnavailable', 'NATS is unreachable: the job will be queued when the connection is back');
+      await markWaiting(rt, rest, 'NatsUnavailable', 'NATS is unreachable: the job will be queued when the connection is back', tenant);
       return { requeueAfterMs: NATS_RETRY_MS };
     }
     throw stop.err;
@@ -224,6 +229,7 @@ async function admitReady(
     plan.waiting.slice(plan.admit.length),
     'PoolAtCapacity',
     `pool ${pool.metadata.name} is at capacity (${limit} job${limit === 1 ? '' : 's'} in flight): waiting for a free slot`,
+    tenant,
   );
   // Freed slots trigger a pass at once; this is only a safety net against a missed trigger.
   return { requeueAfterMs: SAFETY_PASS_MS };
@@ -246,7 +252,15 @@ async function publish(
   }
 }
 
-async function recordQueued(rt: VisionJobRuntime, job: VisionJobObject, pool: WorkerPoolObject, seq: number, duplicate: boolean, now: Date): Promise<void> {
+async function recordQueued(
+  rt: VisionJobRuntime,
+  job: VisionJobObject,
+  pool: WorkerPoolObject,
+  seq: number,
+  duplicate: boolean,
+  now: Date,
+  tenant: TenantField,
+): Promise<void> {
   const key = objectKey(job);
   const uid = job.metadata.uid ?? '';
   const log = rt.ctx.logger.child({ namespace: job.metadata.namespace, name: job.metadata.name });
@@ -257,7 +271,8 @@ async function recordQueued(rt: VisionJobRuntime, job: VisionJobObject, pool: Wo
       (j) => {
         const st = j.status ?? {};
         wrote = false;
-        if (st.phase !== undefined && st.phase !== 'Pending') return undefined;
+        // An idle agent may have started it before this write: the tenant is still recorded.
+        if (st.phase !== undefined && st.phase !== 'Pending') return isTerminal(st) || st.tenant === tenant.tenant ? undefined : { ...st, tenant: tenant.tenant };
         const msg = `admitted to pool ${pool.metadata.name} (priority ${j.spec.priority ?? 0}); queued as message ${seq}`;
         let c = clearCondition(st.conditions, 'Pending', 'Admitted', 'the job was admitted', now);
         c = setCondition(c, { type: 'Admitted', status: 'True', reason: 'Queued', message: msg, observedGeneration: j.metadata.generation }, now);
@@ -270,6 +285,7 @@ async function recordQueued(rt: VisionJobRuntime, job: VisionJobObject, pool: Wo
           message: msg,
           conditions: c,
           observedGeneration: j.metadata.generation,
+          tenant: tenant.tenant,
         };
       },
       { uid },
@@ -312,18 +328,31 @@ async function markWaiting(
   jobs: VisionJobObject[],
   reason: 'PoolAtCapacity' | 'QueueFull' | 'NatsUnavailable',
   message: string,
+  tenant: (j: VisionJobObject) => TenantField,
 ): Promise<void> {
-  const todo = jobs.filter((j) => !hasPendingCondition(j, reason, message));
+  const todo = jobs.filter((j) => !hasPendingCondition(j, reason, message, tenant(j)));
   // A large backlog gets its condition once; a few writes at a time keep the pass short.
-  await mapLimit(todo, MARK_CONCURRENCY, (j) => setPending(rt, objectKey(j), j.metadata.uid ?? '', reason, message));
+  await mapLimit(todo, MARK_CONCURRENCY, (j) => setPending(rt, objectKey(j), j.metadata.uid ?? '', reason, message, tenant(j)));
 }
 
-async function markAtQuota(rt: VisionJobRuntime, holds: QuotaHold[], pool: string): Promise<void> {
-  const todo = holds.filter((h) => !hasPendingCondition(h.job, 'TenantAtQuota', quotaMessage(h, pool)));
-  await mapLimit(todo, MARK_CONCURRENCY, (h) => setPending(rt, objectKey(h.job), h.job.metadata.uid ?? '', 'TenantAtQuota', quotaMessage(h, pool)));
+async function markAtQuota(rt: VisionJobRuntime, holds: QuotaHold[], pool: string, tenant: (j: VisionJobObject) => TenantField): Promise<void> {
+  const todo = holds.filter((h) => !hasPendingCondition(h.job, 'TenantAtQuota', quotaMessage(h, pool), tenant(h.job)));
+  await mapLimit(todo, MARK_CONCURRENCY, (h) => setPending(rt, objectKey(h.job), h.job.metadata.uid ?? '', 'TenantAtQuota', quotaMessage(h, pool), tenant(h.job)));
 }
 
-function hasPendingCondition(j: VisionJobObject, reason: string, message: string): boolean {
+/**
+ * status.tenant as the pool counts the job. The label key is per pool, so a printer column on a
+ * label could only show the default key; the shared tenant leaves the field out.
+ */
+function tenantFieldOf(policy: TenantPolicy): (j: VisionJobObject) => TenantField {
+  return (j) => {
+    const t = tenantOf(j, policy.tenantLabel);
+    return { tenant: t === SHARED_TENANT ? undefined : t };
+  };
+}
+
+/** Whether the job already says this (so a large backlog is not rewritten every pass). */
+function hasPendingCondition(j: VisionJobObject, reason: string, message: string, tenant: TenantField): boolean {
   const cond = j.status?.conditions?.find((c) => c.type === 'Pending');
-  return j.status?.phase === 'Pending' && cond?.status === 'True' && cond.reason === reason && cond.message === message;
+  return j.status?.phase === 'Pending' && cond?.status === 'True' && cond.reason === reason && cond.message === message && j.status?.tenant === tenant.tenant;
 }

@@ -26,22 +26,53 @@ export function jobPriority(job: VisionJobObject): number {
   return typeof p === 'number' && Number.isFinite(p) ? p : 0;
 }
 
-function created(job: VisionJobObject): number {
-  const t = job.metadata.creationTimestamp;
-  if (t === undefined) return 0;
-  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
-  return Number.isFinite(ms) ? ms : 0;
+/**
+ * Parsed creation times by job object. Every pass reads the whole backlog again, and parsing its
+ * ISO timestamps was most of a pass's time (bench/admission-fair-share.ts); the informer hands out
+ * the same objects until they change. The string is kept to check the hit, so a mutated object
+ * is parsed again.
+ */
+const createdCache = new WeakMap<VisionJobObject, { t: unknown; ms: number }>();
+
+/** metadata.creationTimestamp in epoch ms (0 when absent or unparsable). */
+export function creationMs(job: VisionJobObject): number {
+  const t = job.metadata.creationTimestamp as string | Date | undefined;
+  const hit = createdCache.get(job);
+  if (hit !== undefined && hit.t === t) return hit.ms;
+  const parsed = t === undefined ? 0 : t instanceof Date ? t.getTime() : Date.parse(t);
+  const ms = Number.isFinite(parsed) ? parsed : 0;
+  createdCache.set(job, { t, ms });
+  return ms;
+}
+
+/** The sort key of the admission order, computed once per job (not once per comparison). */
+export interface AdmissionKey {
+  priority: number;
+  created: number;
+  name: string;
+}
+
+export function admissionKey(job: VisionJobObject): AdmissionKey {
+  return { priority: jobPriority(job), created: creationMs(job), name: job.metadata.name ?? '' };
+}
+
+/** Admission order on keys: priority desc, then creation time, then name (a total order). */
+export function compareAdmissionKeys(a: AdmissionKey, b: AdmissionKey): number {
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  if (a.created !== b.created) return a.created - b.created;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 /** Admission order: priority desc, then creation time, then name (a total order). */
 export function compareAdmissionOrder(a: VisionJobObject, b: VisionJobObject): number {
-  const p = jobPriority(b) - jobPriority(a);
-  if (p !== 0) return p;
-  const c = created(a) - created(b);
-  if (c !== 0) return c;
-  const an = a.metadata.name ?? '';
-  const bn = b.metadata.name ?? '';
-  return an < bn ? -1 : an > bn ? 1 : 0;
+  return compareAdmissionKeys(admissionKey(a), admissionKey(b));
+}
+
+/** The jobs in admission order (a new array). */
+export function sortByAdmissionOrder(jobs: readonly VisionJobObject[]): VisionJobObject[] {
+  const keyed = jobs.map((job) => ({ job, key: admissionKey(job) }));
+  keyed.sort((a, b) => compareAdmissionKeys(a.key, b.key));
+  return keyed.map((k) => k.job);
 }
 
 /** A job that waits for admission: not published, not finished, not being deleted. */
@@ -95,8 +126,8 @@ export function planAdmission(input: PlanInput): AdmissionPlan {
     if (input.eligible && !input.eligible(job)) continue;
     waiting.push(job);
   }
-  waiting.sort(compareAdmissionOrder);
+  const sorted = sortByAdmissionOrder(waiting);
   const inFlight = inFlightJobs.length;
   const free = Math.max(0, input.limit - inFlight);
-  return { limit: input.limit, inFlight, inFlightJobs, waiting, admit: waiting.slice(0, free) };
+  return { limit: input.limit, inFlight, inFlightJobs, waiting: sorted, admit: sorted.slice(0, free) };
 }

@@ -16,7 +16,7 @@
  * order of admission-plan.ts, capped at the free slots.
  */
 import type { VisionJobObject } from '../manager/context-types.js';
-import { jobPriority, type AdmissionPlan } from './admission-plan.js';
+import { admissionKey, compareAdmissionKeys, type AdmissionKey, type AdmissionPlan } from './admission-plan.js';
 import { MinHeap } from './min-heap.js';
 
 export const DEFAULT_TENANT_LABEL = 'visionq.dev/tenant';
@@ -85,11 +85,8 @@ export interface FairSharePlan {
   rest: VisionJobObject[];
 }
 
-interface Keyed {
+interface Keyed extends AdmissionKey {
   job: VisionJobObject;
-  priority: number;
-  created: number;
-  name: string;
   /** Index in the global admission order (the tie-break between tenants). */
   rank: number;
 }
@@ -103,24 +100,16 @@ interface TenantQueue {
   limit: number | undefined;
 }
 
-function createdMs(job: VisionJobObject): number {
-  const t = job.metadata.creationTimestamp;
-  if (t === undefined) return 0;
-  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
-  return Number.isFinite(ms) ? ms : 0;
-}
-
-/** compareAdmissionOrder on precomputed keys (parsing timestamps inside a sort is the slow part). */
-function byAdmissionOrder(a: Keyed, b: Keyed): number {
-  if (a.priority !== b.priority) return b.priority - a.priority;
-  if (a.created !== b.created) return a.created - b.created;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
 
 export function planFairShare(input: FairShareInput): FairSharePlan {
   const { policy } = input;
-  const keyed: Keyed[] = input.waiting.map((job) => ({ job, priority: jobPriority(job), created: createdMs(job), name: job.metadata.name ?? '', rank: 0 }));
-  keyed.sort(byAdmissionOrder);
+  const keyed: Keyed[] = input.waiting.map((job) => {
+    const k = admissionKey(job) as Keyed;
+    k.job = job;
+    k.rank = 0;
+    return k;
+  });
+  keyed.sort(compareAdmissionKeys);
   const queues = new Map<string, TenantQueue>();
   keyed.forEach((k, i) => {
     k.rank = i;
@@ -168,10 +157,12 @@ export function planFairShare(input: FairShareInput): FairSharePlan {
     if (full(q)) hold(q);
     else heap.push(q);
   }
-  const rest: Keyed[] = [];
-  for (const q of queues.values()) for (let i = q.next; i < q.jobs.length; i++) rest.push(q.jobs[i]!);
-  rest.sort((a, b) => a.rank - b.rank);
-  return { admit, atQuota, rest: rest.map((k) => k.job) };
+  // keyed is in admission order already: filtering it keeps that order without a second sort.
+  const taken = new Set<VisionJobObject>(admit);
+  for (const h of atQuota) taken.add(h.job);
+  const rest: VisionJobObject[] = [];
+  for (const k of keyed) if (!taken.has(k.job)) rest.push(k.job);
+  return { admit, atQuota, rest };
 }
 
 /** Jobs by tenant. */

@@ -8,7 +8,7 @@
  * controller, not to a pool, because the namespace's own users can edit their pools.
  */
 import type { VisionJobObject } from '../manager/context-types.js';
-import { isWaiting, jobStatus } from './admission-plan.js';
+import { creationMs, isWaiting, jobStatus } from './admission-plan.js';
 import { notBeforeMs } from './not-before.js';
 
 export interface QueueCapResult {
@@ -16,13 +16,6 @@ export interface QueueCapResult {
   held: Set<string>;
   /** Jobs of the namespace waiting (queued or pending), held ones included. */
   waiting: number;
-}
-
-function createdMs(job: VisionJobObject): number {
-  const t = job.metadata.creationTimestamp;
-  if (t === undefined) return 0;
-  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
-  return Number.isFinite(ms) ? ms : 0;
 }
 
 export function namespaceQueueHolds(
@@ -46,7 +39,7 @@ export function namespaceQueueHolds(
     if (!isWaiting(job) || job.spec?.suspend === true) continue;
     const at = notBeforeMs(job);
     if (at !== undefined && at > nowMs) continue;
-    pending.push({ uid, created: createdMs(job), name: job.metadata.name ?? '' });
+    pending.push({ uid, created: creationMs(job), name: job.metadata.name ?? '' });
   }
   pending.sort((a, b) => a.created - b.created || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const room = Math.max(0, cap - queued);

@@ -23,8 +23,16 @@ export function pendingStatus(
   };
 }
 
-/** Writes pendingStatus to a job that still waits (not once it is queued or being deleted). */
-export async function setPending(rt: VisionJobRuntime, key: string, uid: string, reason: PendingReason, message: string): Promise<void> {
+/** The fair-share tenant to record in status.tenant (undefined: the shared tenant, no field). */
+export interface TenantField {
+  tenant: string | undefined;
+}
+
+/**
+ * Writes pendingStatus to a job that still waits (not once it is queued or being deleted);
+ * with `tenant`, status.tenant too (the admission pass knows the pool's tenant label).
+ */
+export async function setPending(rt: VisionJobRuntime, key: string, uid: string, reason: PendingReason, message: string, tenant?: TenantField): Promise<void> {
   const now = rt.now();
   await rt.store.updateStatus(
     key,
@@ -32,7 +40,8 @@ export async function setPending(rt: VisionJobRuntime, key: string, uid: string,
       const st = j.status ?? {};
       if (st.phase !== undefined && st.phase !== 'Pending') return undefined;
       if (j.metadata.deletionTimestamp) return undefined;
-      return pendingStatus(st, reason, message, now, j.metadata.generation);
+      const next = pendingStatus(st, reason, message, now, j.metadata.generation);
+      return tenant ? { ...next, tenant: tenant.tenant } : next;
     },
     { uid },
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planAdmission } from '../../../../src/controller/admission/admission-plan.js';
+import { creationMs, planAdmission } from '../../../../src/controller/admission/admission-plan.js';
 import { poolLoad } from '../../../../src/controller/admission/pool-load.js';
 import type { VisionJobObject } from '../../../../src/controller/manager/context-types.js';
 import type { JobPhase } from '../../../../src/api/vision-job.js';
@@ -49,5 +49,17 @@ describe('poolLoad', () => {
   it('counts queued, running and waiting jobs of one pool', () => {
     const jobs = [job('a', { phase: 'Queued' }), job('b', { phase: 'Running' }), job('c'), job('d', { phase: 'Failed' }), job('e', { pool: 'x' })];
     expect(poolLoad(jobs, 'ns', 'gpu')).toEqual({ queued: 1, running: 1, pending: 1 });
+  });
+});
+
+describe('creationMs', () => {
+  it('parses once per object and parses again when the object was changed in place', () => {
+    const j = job('a', { t: 1 });
+    expect(creationMs(j)).toBe(1_001_000);
+    expect(creationMs(j)).toBe(1_001_000);
+    j.metadata.creationTimestamp = new Date(5_000).toISOString() as unknown as typeof j.metadata.creationTimestamp;
+    expect(creationMs(j)).toBe(5_000);
+    j.metadata.creationTimestamp = undefined;
+    expect(creationMs(j)).toBe(0);
   });
 });
