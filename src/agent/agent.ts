@@ -421,26 +421,16 @@ export class Agent {
   }
 
   private async reject(m: JsMsg, ackSubject: string, ref: DeliveryRef, reason: string): Promise<void> {
-    const { nc, acks, outbox } = this.connectedSession();
     const ids = partialIds(m.data);
     const subj = m.subject.split('.');
     this.log.warn({ seq: ref.streamSeq, reason }, 'malformed job message: terminated');
-    await acks.bestEffort(() => termByAckSubject(nc, ackSubject));
-    await outbox.publish({
-      type: 'rejected',
+    await this.terminateUnrun(ackSubject, ref, 'rejected', {
       jobUid: ids.uid ?? '',
       namespace: ids.namespace ?? subj[2] ?? this.opts.namespace,
       name: ids.name ?? `seq-${ref.streamSeq}`,
       pool: subj[3] ?? this.opts.pool,
-      attempt: 0,
-      deliveryCount: ref.deliveryCount,
-      streamSeq: ref.streamSeq,
-      pod: this.pod,
-      node: this.node,
-      time: new Date(this.clock.now()).toISOString(),
-      reason: reason.slice(0, 2000),
+      reason,
     });
-    this.metrics.jobs.inc({ outcome: 'rejected' });
   }
 
   /**
@@ -449,24 +439,37 @@ export class Agent {
    * copies a real job's uid cannot make the controller fail that job.
    */
   private async rejectForged(m: JsMsg, ackSubject: string, ref: DeliveryRef, reason: string): Promise<void> {
-    const { nc, acks, outbox } = this.connectedSession();
     this.log.warn({ seq: ref.streamSeq, subject: m.subject, reason }, 'job message refused: not signed by the controller');
-    await acks.bestEffort(() => termByAckSubject(nc, ackSubject));
-    await outbox.publish({
-      type: 'rejected',
+    await this.terminateUnrun(ackSubject, ref, 'refused', {
       jobUid: '',
       namespace: this.opts.namespace,
       name: `refused-seq-${ref.streamSeq}`,
       pool: this.opts.pool,
+      reason: `refused: ${reason}`,
+    });
+  }
+
+  /** Terms a message that will not run and reports it with a `rejected` event. */
+  private async terminateUnrun(
+    ackSubject: string,
+    ref: DeliveryRef,
+    outcome: 'rejected' | 'refused',
+    ev: { jobUid: string; namespace: string; name: string; pool: string; reason: string },
+  ): Promise<void> {
+    const { nc, acks, outbox } = this.connectedSession();
+    await acks.bestEffort(() => termByAckSubject(nc, ackSubject));
+    await outbox.publish({
+      type: 'rejected',
+      ...ev,
       attempt: 0,
       deliveryCount: ref.deliveryCount,
       streamSeq: ref.streamSeq,
       pod: this.pod,
       node: this.node,
       time: new Date(this.clock.now()).toISOString(),
-      reason: `refused: ${reason}`.slice(0, 2000),
+      reason: ev.reason.slice(0, 2000),
     });
-    this.metrics.jobs.inc({ outcome: 'refused' });
+    this.metrics.jobs.inc({ outcome });
   }
 
   private eventBase(r: RunningJob): EventBase {
