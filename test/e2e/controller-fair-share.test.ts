@@ -226,7 +226,7 @@ describe('controller e2e: fair share between tenants', () => {
     await poolObserved();
     // The cap is a controller setting (the flag reaches the manager as settings.maxWaitingPerNamespace).
     await h.controllers.shift()!.stop();
-    await h.startController({ settings: { natsUrlForWorkers: h.sandbox.natsUrl, agentCommand: AGENT_COMMAND, cancelTimeoutMs: 15_000, maxWaitingPerNamespace: 2 } });
+    await h.startController({ settings: { natsUrlForWorkers: h.sandbox.natsUrl, agentCommand: AGENT_COMMAND, cancelTimeoutMs: 15_000, jobSigner: h.sandbox.jobSigner, maxWaitingPerNamespace: 2 } });
     const jobs = names('cap', 8);
     for (const n of jobs) await createJob(h, probeJob(n, POOL, { durationSeconds: 3 }));
     // 4 running (not waiting), the two oldest waiting ones in the queue, the two youngest held.

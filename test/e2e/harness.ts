@@ -164,11 +164,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         kubeconfig: sandbox.kubeconfigPath,
         natsUrl: sandbox.natsUrl,
         logger,
-        settings: { natsUrlForWorkers: sandbox.natsUrl, agentCommand: AGENT_COMMAND, cancelTimeoutMs: 15_000, jobSigner: sandbox.jobSigner },
         events: { progressMs: 500 },
         metricsPort: 0,
         healthPort: 0,
         ...extra,
+        // A test's own settings add to these: the signing key must stay the one the pods trust.
+        settings: { natsUrlForWorkers: sandbox.natsUrl, agentCommand: AGENT_COMMAND, cancelTimeoutMs: 15_000, jobSigner: sandbox.jobSigner, ...extra.settings },
       });
       controllers.push(c);
       return c;
