@@ -402,7 +402,7 @@ export class Agent {
       } catch (err) {
         result = { exitCode: null, signal: null, timedOut: false, spawnError: (err as Error).message, durationMs: this.clock.now() - startedAt };
       }
-      r.heartbeat.stop();
+      r.heartbeat.settling();
       progress.flush();
       await settler.settle(r, result);
     } finally {

@@ -43,6 +43,18 @@ export class Heartbeat {
     for (const stop of this.stops.splice(0)) stop();
   }
 
+  /**
+   * The process has ended and its ack / nak / term is being sent: keep only the working()
+   * beats. That send is retried across elections and outages (ack-sender.ts) for longer than
+   * what is left of ack_wait, and a message whose ack_wait runs out meanwhile is redelivered:
+   * finished work would run a second time. No supersession check (there is no process to
+   * stop) and no heartbeat events (the outcome event comes next). stop() ends it.
+   */
+  settling(): void {
+    this.stop();
+    this.stops = [every(this.deps.clock, workingIntervalMs(this.deps.ackWaitMs), () => this.deps.working())];
+  }
+
   /** One working() beat, unless the attempt was superseded. */
   async tick(): Promise<void> {
     try {

@@ -10,3 +10,4 @@ export * from './attempt-store.js';
 export * from './server-features.js';
 export * from './connect.js';
 export * from './replicas.js';
+export * from './pull-options.js';

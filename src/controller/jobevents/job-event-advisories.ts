@@ -12,6 +12,7 @@ import { Backoff } from '../../kube/backoff.js';
 import { sleep } from '../../kube/clock.js';
 import { deleteQueuedJob, ensureAdvisoriesConsumer } from '../../queue/topology.js';
 import { ADVISORIES_STREAM } from '../../queue/subjects.js';
+import { CONSUME_EXPIRES_MS } from '../../queue/pull-options.js';
 import { NatsUnavailableError } from '../../queue/errors.js';
 import { objectKey } from '../../kube/object-store.js';
 import { type VisionJobRuntime } from '../visionjob/visionjob-runtime.js';
@@ -58,7 +59,7 @@ export class MaxDeliveriesWatcher {
       try {
         await ensureAdvisoriesConsumer(nats.jsm, this.durable, 60_000);
         const consumer = await nats.js.consumers.get(ADVISORIES_STREAM, this.durable);
-        const messages = await consumer.consume({ max_messages: 64, abort_on_missing_resource: true });
+        const messages = await consumer.consume({ max_messages: 64, expires: CONSUME_EXPIRES_MS, abort_on_missing_resource: true });
         this.messages = messages;
         if (signal.aborted) await messages.close();
         backoff.reset();

@@ -18,6 +18,7 @@ import { classifyApiError, describeApiError } from '../../kube/api-errors.js';
 import { sleep } from '../../kube/clock.js';
 import { namespacedKey } from '../../kube/object-store.js';
 import { safeDecodeJobEvent, type JobEvent } from '../../queue/job-events.js';
+import { CONSUME_EXPIRES_MS } from '../../queue/pull-options.js';
 import { EVENTS_STREAM } from '../../queue/subjects.js';
 import { ensureEventsConsumer } from '../../queue/topology.js';
 import { applyJobEvent, compareAttempt, type ReduceResult } from './job-event-reducer.js';
@@ -95,7 +96,7 @@ export class JobEventConsumer {
         const consumer = await nats.js.consumers.get(EVENTS_STREAM, this.durable);
         // Without abort_on_missing_resource the iterator silently waits for a consumer that a
         // NATS restart without its store has taken away; ending it lets the loop re-create it.
-        const messages = await consumer.consume({ max_messages: Math.min(256, this.maxInFlight), abort_on_missing_resource: true });
+        const messages = await consumer.consume({ max_messages: Math.min(256, this.maxInFlight), expires: CONSUME_EXPIRES_MS, abort_on_missing_resource: true });
         this.messages = messages;
         if (signal.aborted) await messages.close();
         this.log.info({ durable: this.durable }, 'consuming job events');

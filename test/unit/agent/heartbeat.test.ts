@@ -74,4 +74,24 @@ describe('heartbeat', () => {
     await hb.tick();
     expect(calls).toEqual(['working', 'working']);
   });
+
+  it('while settling beats only working(), with no supersession check and no events, until stopped', async () => {
+    let checks = 0;
+    const { clock, calls, hb } = heartbeat({
+      isSuperseded: async () => {
+        checks++;
+        return true;
+      },
+    });
+    hb.start();
+    hb.settling();
+    for (let i = 0; i < 20; i++) {
+      clock.advance(1000);
+      await settle();
+    }
+    expect(calls).toEqual(Array.from({ length: 20 }, () => 'working'));
+    expect(checks).toBe(0);
+    hb.stop();
+    expect(clock.pending).toBe(0);
+  });
 });
