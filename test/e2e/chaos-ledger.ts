@@ -24,7 +24,7 @@ export interface PlannedFault {
 export type InjectedFault =
   | { kind: 'pod'; at: number; pod: string; victim: string }
   | { kind: 'controller'; at: number; killed: string; replacement: string }
-  | { kind: 'nats'; at: number; node: number; restartedAt?: number };
+  | { kind: 'nats'; at: number; node: number; restartedAt?: number; /** pool consumers' Raft leaders: before the kill, after the restart, 2 s later */ leaders: string[] };
 
 export function between(random: () => number, lo: number, hi: number): number {
   return lo + (hi - lo) * random();
@@ -64,19 +64,23 @@ export function planFaults(random: () => number, o: { windowMs: number; gapMs: [
 /**
  * Jobs each fault may have disturbed, by job name: how many extra attempts it may have had. Read
  * from the algorithm's own log (not the job status, which lags and is what is being tested):
- * - pod: the job of a run on that pod not ended `slackMs` before the deletion (still running,
- *   or just ended with its agent still acking and reporting it); at most one, one slot a worker;
- * - nats: every job with a run in flight at the kill (started by `at + slackMs`, not ended
- *   before `at - slackMs`: its delivery or its ack may have been in the killed node's hands);
+ * - pod: the job of a run on that pod in flight at the deletion (still running, just started:
+ *   its `started` event can come before the process, or just ended with its agent still acking
+ *   and reporting it); at most one job, one slot a worker;
+ * - nats: every job with a run in flight when the node was killed and when it rejoined: either
+ *   moment can move a pool consumer's Raft leadership, and a new leader redelivers what the old
+ *   one delivered or took an ack for without having replicated it;
  * - controller: none.
+ * "In flight at t" is: started by `t + slackMs`, not ended before `t - slackMs`.
  */
 export function disruptionBudget(faults: InjectedFault[], runs: ProbeRun[], slackMs: number): Map<string, number> {
   const budget = new Map<string, number>();
   const inFlight = (r: ProbeRun, from: number, to: number): boolean => r.start <= to && (r.end === undefined || r.end >= from);
   for (const f of faults) {
     let hit: ProbeRun[] = [];
-    if (f.kind === 'pod') hit = runs.filter((r) => r.pod === f.pod && inFlight(r, f.at - slackMs, f.at));
-    else if (f.kind === 'nats') hit = runs.filter((r) => inFlight(r, f.at - slackMs, f.at + slackMs));
+    const at = (t: number): ((r: ProbeRun) => boolean) => (r) => inFlight(r, t - slackMs, t + slackMs);
+    if (f.kind === 'pod') hit = runs.filter((r) => r.pod === f.pod && at(f.at)(r));
+    else if (f.kind === 'nats') hit = runs.filter((r) => at(f.at)(r) || (f.restartedAt !== undefined && at(f.restartedAt)(r)));
     for (const job of new Set(hit.map((r) => r.job))) budget.set(job, (budget.get(job) ?? 0) + 1);
   }
   return budget;

@@ -18,15 +18,20 @@
  *   pulled come back only after the events consumer's ack_wait, so for that long statuses lag
  *   (a finished job may read Running, and be "re-queued" for its pod: status.disruptions can
  *   exceed the real disruptions); that lag must not make anything run again;
- * - a SIGKILLed NATS node: one extra attempt for each job whose run was in flight at that moment.
- *   Streams, the consumers and the attempts bucket are R3, so a committed delivery or ack
- *   survives; but the killed node may have led a pool's consumer, and a delivery it made but had
- *   not replicated yet, or an ack it took but had not replicated, is redelivered by the new
- *   leader. Runs started after the kill go through the surviving majority and are not exposed.
+ * - a SIGKILLed NATS node: one extra attempt for each job whose run was in flight when it was
+ *   killed or when it rejoined. Streams, the consumers and the attempts bucket are R3, so a
+ *   committed delivery or ack survives; but either moment can move a pool consumer's Raft
+ *   leadership, and a delivery the old leader made, or an ack it took, without having replicated
+ *   it yet is delivered again by the new one (to another agent; the first one's process is
+ *   stopped at its next supersession check, or its result is not acked). Runs that start and end
+ *   between the two moments go through the surviving majority and are not exposed.
  */
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectNats } from '../../src/queue/connect.js';
+import { consumerName, JOBS_STREAM } from '../../src/queue/subjects.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { between, describeFaults, disruptionBudget, planFaults, planJobs, runsByJob, type InjectedFault } from './chaos-ledger.js';
 import { counts, createJob, createPool, GROUP, NS, probeJob, probePool, probeRuns, startHarness, VERSION, type Harness } from './harness.js';
@@ -86,6 +91,18 @@ describe('chaos: pods, leaders and NATS nodes killed under load', () => {
     const faults: InjectedFault[] = [];
     const skipped: string[] = [];
     let natsDown: Promise<void> | undefined;
+    const nc = await connectNats({ servers: h.sandbox.natsUrl, name: 'chaos-test' });
+    const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+    /** Which node leads each pool's consumer ("?" while it has none or the request fails). */
+    const consumerLeaders = async (): Promise<string> =>
+      (
+        await Promise.all(
+          POOLS.map(async (p) => {
+            const leader = await jsm.consumers.info(JOBS_STREAM, consumerName(NS, p)).then((i) => i.cluster?.leader ?? '?', () => '?');
+            return `${p}:${leader}`;
+          }),
+        )
+      ).join(' ');
     const t0 = Date.now();
 
     const submit = async (): Promise<void> => {
@@ -132,13 +149,17 @@ describe('chaos: pods, leaders and NATS nodes killed under load', () => {
       const cluster = h.sandbox.natsCluster!;
       const node = Math.floor(random() * cluster.size);
       const downMs = between(random, 2_000, 5_000);
-      const fault: InjectedFault = { kind: 'nats', at: Date.now(), node };
+      const leaders = [await consumerLeaders()];
+      const fault: InjectedFault = { kind: 'nats', at: Date.now(), node, leaders };
       faults.push(fault);
       natsDown = (async () => {
         await cluster.kill(node);
         await new Promise((r) => setTimeout(r, downMs)); // the outage itself is the fault
         await cluster.restart(node);
         fault.restartedAt = Date.now();
+        leaders.push(await consumerLeaders());
+        await new Promise((r) => setTimeout(r, 2_000)); // a look at the leaders once it has rejoined, for the log
+        leaders.push(await consumerLeaders());
       })();
     };
 
@@ -153,7 +174,7 @@ describe('chaos: pods, leaders and NATS nodes killed under load', () => {
       await natsDown;
     };
 
-    await Promise.all([submit(), chaos()]);
+    await Promise.all([submit(), chaos()]).finally(() => nc.close());
     const chaosEnded = Date.now();
     console.log(`${REPLAY}: ${describeFaults(faults)} in ${Math.round((chaosEnded - t0) / 1000)} s; skipped ${skipped.length}: ${skipped.join('; ')}`);
 
@@ -188,7 +209,7 @@ describe('chaos: pods, leaders and NATS nodes killed under load', () => {
     const sumExtraStatus = jobs.reduce((s, j) => s + counts(j).attempts - 1, 0);
     const sumExtraRuns = names.reduce((s, n) => s + (byJob.get(n)?.length ?? 1) - 1, 0);
     const sumBudget = [...budget.values()].reduce((s, b) => s + b, 0);
-    const faultLog = faults.map((f) => `${f.kind}@${f.at - t0}${f.kind === 'pod' ? ` ${f.pod} (${f.victim})` : f.kind === 'nats' ? ` n${f.node} up@${(f.restartedAt ?? 0) - t0}` : ` ${f.killed}`}`).join(', ');
+    const faultLog = faults.map((f) => `${f.kind}@${f.at - t0}${f.kind === 'pod' ? ` ${f.pod} (${f.victim})` : f.kind === 'nats' ? ` n${f.node} up@${(f.restartedAt ?? 0) - t0} consumer leaders [${f.leaders.join(' | ')}]` : ` ${f.killed}`}`).join(', ');
     console.log(
       `${REPLAY}: ${JOBS} jobs Succeeded in ${Math.round((Date.now() - started) / 1000)} s; extra attempts ${sumExtraStatus} (status) / ${sumExtraRuns} (runs), budget ${sumBudget}; ` +
         `disruptions ${jobs.reduce((s, j) => s + counts(j).disruptions, 0)}; faults: ${faultLog}; jobs with extra attempts: ${[...extra].filter(([, x]) => x > 0).map(([n]) => detail(n)).join(' | ')}`,
