@@ -325,6 +325,8 @@ export interface ProbeRun {
   end?: number;
   how?: 'end' | 'killed';
   pid: number;
+  /** The worker pod the run was on. */
+  pod?: string;
 }
 
 /** Runs as the algorithm saw them (start/end lines of $PROBE_DIR/runs.log). */
@@ -337,10 +339,10 @@ export async function probeRuns(h: Harness): Promise<ProbeRun[]> {
   }
   const runs = new Map<string, ProbeRun>();
   for (const line of text.split('\n')) {
-    const [what, name, attempt, at, pid] = line.split(' ');
+    const [what, name, attempt, at, pid, pod] = line.split(' ');
     if (!what || !name || !pid) continue;
     const key = `${name}/${pid}`;
-    if (what === 'start') runs.set(key, { job: name, attempt: Number(attempt), start: Number(at), pid: Number(pid) });
+    if (what === 'start') runs.set(key, { job: name, attempt: Number(attempt), start: Number(at), pid: Number(pid), ...(pod && pod !== '-' ? { pod } : {}) });
     else {
       const r = runs.get(key);
       if (r) {

@@ -9,13 +9,20 @@
  * just took, a `succeeded` behind a slow status write) is applied before the sweep acts. The
  * job goes back to Pending (reason MessageLost) with a new requeueGeneration, so the admission
  * publishes it again under a new msgID that the duplicate window does not swallow.
+ *
+ * Two sweeps are not enough on their own: events can be late for as long as the events
+ * consumer's ack_wait (60 s), when a leader that pulled them was killed before applying them,
+ * or while the consumer is stalled by a NATS node failing over. Such a job (Queued, or Running
+ * and then re-queued for its dead pod, its message acked) may well have succeeded, and queueing
+ * it again would run it twice. So a job is no suspect while its newest event in VISIONQ_EVENTS
+ * is past the events consumer's ack floor: its status may still change.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { setCondition } from '../../api/conditions.js';
 import { objectKey } from '../../kube/object-store.js';
-import { isMessageNotFound, isStreamNotFound } from '../../queue/errors.js';
+import { isConsumerNotFound, isMessageNotFound, isStreamNotFound } from '../../queue/errors.js';
 import { jobMsgId } from '../../queue/job-message.js';
-import { JOBS_STREAM } from '../../queue/subjects.js';
+import { EVENTS_STREAM, eventSubject, JOBS_STREAM } from '../../queue/subjects.js';
 import type { VisionJobObject } from '../manager/context-types.js';
 import { poolKeyOf } from '../manager/jobs-by-pool.js';
 import { pendingStatus } from './visionjob-pending.js';
@@ -25,6 +32,8 @@ import { queuedMessageSeq } from './visionjob-status.js';
 export interface QueuedMessageSweepOptions {
   /** Time between sweeps. Default 60 s: a lost message costs at most two of them. */
   intervalMs?: number;
+  /** The durable consumer applying VISIONQ_EVENTS (its ack floor says which events are applied). */
+  eventsDurable: string;
 }
 
 export class QueuedMessageSweep {
@@ -34,12 +43,14 @@ export class QueuedMessageSweep {
   private running?: Promise<void>;
   private stopped = false;
   private readonly intervalMs: number;
+  private readonly eventsDurable: string;
 
   constructor(
     private readonly rt: VisionJobRuntime,
-    opts: QueuedMessageSweepOptions = {},
+    opts: QueuedMessageSweepOptions,
   ) {
     this.intervalMs = opts.intervalMs ?? 60_000;
+    this.eventsDurable = opts.eventsDurable;
   }
 
   start(): void {
@@ -69,9 +80,15 @@ export class QueuedMessageSweep {
     const queued = this.rt.ctx.jobs.store.list().filter((j) => j.status?.phase === 'Queued' && !j.metadata.deletionTimestamp);
     const suspects = new Map<string, string>();
     let requeued = 0;
+    let floor: number | undefined;
     for (const job of queued) {
       if (this.stopped) break;
       if (await hasMessage(nats.jsm, job)) continue;
+      floor ??= await eventsAckFloor(nats.jsm, this.eventsDurable);
+      if (await eventsOwed(nats.jsm, job, floor)) {
+        this.rt.ctx.logger.debug({ namespace: job.metadata.namespace, name: job.metadata.name }, 'queued job without its message has events not applied yet: waiting');
+        continue;
+      }
       const uid = job.metadata.uid ?? '';
       const rv = job.metadata.resourceVersion ?? '';
       if (this.suspects.get(uid) !== rv) {
@@ -128,6 +145,31 @@ async function hasMessage(jsm: JetStreamManager, job: VisionJobObject): Promise<
     const m = await jsm.streams.getMessage(JOBS_STREAM, { seq });
     if (!m) return false;
     return m.header?.get('Nats-Msg-Id') === jobMsgId({ uid: job.metadata.uid ?? '', requeueGeneration: st.requeueGeneration ?? 0 });
+  } catch (err) {
+    if (isMessageNotFound(err) || isStreamNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Stream sequence up to which the events consumer has acked everything (every event at or below
+ * it is in the status). Without the consumer (its store lost) no event can be waited for: all
+ * count as applied.
+ */
+async function eventsAckFloor(jsm: JetStreamManager, durable: string): Promise<number> {
+  try {
+    return (await jsm.consumers.info(EVENTS_STREAM, durable)).ack_floor.stream_seq;
+  } catch (err) {
+    if (isConsumerNotFound(err) || isStreamNotFound(err)) return Number.MAX_SAFE_INTEGER;
+    throw err;
+  }
+}
+
+/** Whether the job's newest event is past the ack floor: its status may still change. */
+async function eventsOwed(jsm: JetStreamManager, job: VisionJobObject, floor: number): Promise<boolean> {
+  try {
+    const m = await jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: eventSubject(job.metadata.namespace ?? '', job.metadata.name ?? '') });
+    return m !== null && m.seq > floor;
   } catch (err) {
     if (isMessageNotFound(err) || isStreamNotFound(err)) return false;
     throw err;

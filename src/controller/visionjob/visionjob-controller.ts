@@ -9,7 +9,7 @@ import type { ControllerContext } from '../manager/context.js';
 import type { VisionJobObject, WorkerPoolObject } from '../manager/context-types.js';
 import { reconcilePoolAdmission } from '../admission/admission-pass.js';
 import { MaxDeliveriesWatcher } from '../jobevents/job-event-advisories.js';
-import { JobEventConsumer, type JobEventConsumerOptions } from '../jobevents/job-event-consumer.js';
+import { EVENTS_DURABLE, JobEventConsumer, type JobEventConsumerOptions } from '../jobevents/job-event-consumer.js';
 import { reconcileVisionJob } from './visionjob-reconciler.js';
 import { objectKey } from '../../kube/object-store.js';
 import { poolKeyOf } from '../manager/jobs-by-pool.js';
@@ -21,7 +21,7 @@ export interface VisionJobControllerOptions {
   jobWorkers?: number;
   admissionWorkers?: number;
   events?: JobEventConsumerOptions;
-  sweep?: QueuedMessageSweepOptions;
+  sweep?: Omit<QueuedMessageSweepOptions, 'eventsDurable'>;
   /** Subscribe to NATS (re)connects: admission passes run again at once when NATS is back. */
   onNatsChange?: (fn: (connected: boolean) => void) => () => void;
 }
@@ -128,7 +128,7 @@ export function startVisionJobController(ctx: ControllerContext, opts: VisionJob
   events.start();
   const advisories = new MaxDeliveriesWatcher(rt);
   advisories.start();
-  const sweep = new QueuedMessageSweep(rt, opts.sweep);
+  const sweep = new QueuedMessageSweep(rt, { ...opts.sweep, eventsDurable: opts.events?.durable ?? EVENTS_DURABLE });
   sweep.start();
 
   return {
