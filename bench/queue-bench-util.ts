@@ -33,6 +33,8 @@ export class AgentStylePuller {
   private current?: { stop(): void };
   /** performance.now() when the last pull request went out (undefined while handling a job). */
   pullSentAt: number | undefined;
+  /** Pulls that ended in an error (missed heartbeats, no responders, a disconnect), each followed by the agent's backoff. */
+  failedPulls = 0;
   private readonly acks: AckSender;
 
   constructor(
@@ -75,6 +77,7 @@ export class AgentStylePuller {
         backoff.reset();
         if (got === 0 && performance.now() - t0 < 200 && !this.stopping) await delay(500);
       } catch {
+        this.failedPulls++;
         if (!this.stopping) await delay(backoff.next());
       } finally {
         this.current = undefined;

@@ -4,16 +4,18 @@
  *  - publish throughput through publishJob (msgID dedup on): sequential and 64 in flight;
  *  - dispatch latency: publish → received by a pull like the agent's → ack confirmed;
  *  - failover (R3): SIGKILL of the stream leader or of the pool consumer's leader while jobs
- *    flow, time until a job published after the kill has been received and its ack confirmed.
+ *    flow, time until a job published after the kill has been received and its ack confirmed;
+ *    the node is restarted and caught up before the next kill.
  * On the cluster the publisher and the consumer sit on the two nodes that do not lead the
- * stream (the 2-in-3 case of a client picking a node at random), so R1 and R3 pay the same hop.
+ * stream (the 2-in-3 case of a client picking a node at random), so R1 and R3 pay the same
+ * hop; for a kill, on the two surviving nodes (no client reconnect in the figure).
  * Run: npx tsx bench/queue-replicas.ts   (or npm run bench -- queue-replicas)
  * BENCH_ROUNDS (5), BENCH_SEQ_MSGS (300), BENCH_PAR_MSGS (2000), BENCH_LATENCY (150), BENCH_KILLS (6).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsCluster } from '../src/sandbox/nats-cluster.js';
 import { JOBS_STREAM, consumerName, ensurePoolConsumer, ensureStreams, publishJob } from '../src/queue/index.js';
@@ -138,9 +140,9 @@ interface Target {
   close(): Promise<void>;
 }
 
-/** Publisher and consumer connections; on a cluster each on a different node that does not lead the stream. */
-async function targetOn(urls: string[], leader: number | undefined): Promise<Target> {
-  const others = urls.filter((_, i) => i !== leader);
+/** Publisher and consumer connections; on a cluster each on a different node other than `avoid` (the stream leader, a node to be killed). */
+async function targetOn(urls: string[], avoid: number | undefined): Promise<Target> {
+  const others = urls.filter((_, i) => i !== avoid);
   const pubNc = await connectVia(others[0]!, urls, 'bench-queue-replicas-pub');
   const subNc = await connectVia(others[1] ?? others[0]!, urls, 'bench-queue-replicas-sub');
   return {
@@ -185,8 +187,6 @@ async function fullyReplicated(jsm: JetStreamManager): Promise<boolean> {
 
 interface Kill {
   killed: 'stream leader' | 'consumer leader' | 'stream + consumer leader';
-  /** A client (publisher or consumer) was connected to the killed node and had to reconnect. */
-  clientReconnected: boolean;
   /** Kill → stream and consumer info both name leaders other than the killed node (polled, 500 ms API timeout: a rough bound). */
   electedMs: number;
   /** Kill → the first job published after it stored (publish acked). */
@@ -195,82 +195,113 @@ interface Kill {
   nextJobMs: number;
   /** Restart of the killed node → stream and consumer current on all three again. */
   catchUpMs: number;
+  /** The puller's pulls that failed between the kill and the next job (each one costs the agent's 0.5–5 s backoff). */
+  failedPulls: number;
 }
 
 /**
- * Jobs published every 20 ms (each publish retried through the election as the controller
- * does) and taken by the agent-style puller; kill after kill, alternating which leader dies.
+ * Jobs published every 20 ms through publishJob (each retried through an election, as the
+ * controller's are) and taken by the agent-style puller. Publish starts, stores and
+ * confirmed acks are timestamped as they happen, so the stall is read off, not polled.
  */
-async function failover(cluster: NatsCluster, t: Target): Promise<Kill[]> {
-  const consumer = await jetstream(t.subNc).consumers.get(JOBS_STREAM, consumerName(NS, LAT_POOL));
-  const startedAt = new Map<string, number>();
-  const taken: Taken[] = [];
-  const puller = new AgentStylePuller(t.subNc, consumer, (x) => taken.push(x));
-  puller.start();
-  const stored: Array<{ uid: string; at: number }> = [];
-  let publishing = true;
-  const pending = new Set<Promise<void>>();
-  const publisher = (async () => {
-    while (publishing) {
-      const j = job(LAT_POOL);
-      startedAt.set(j.uid, performance.now());
-      const p = publishJob(t.js, j, { retryForMs: 120_000 })
-        .then(() => void stored.push({ uid: j.uid, at: performance.now() }))
-        .catch(() => undefined)
-        .finally(() => pending.delete(p));
-      pending.add(p);
-      await delay(20);
-    }
-  })();
-  // Short API timeouts, so polling for the new leaders measures the election, not a 5 s timeout.
-  const probeJsm = await jetstreamManager(t.pubNc, { timeout: 500, checkAPI: false });
-  const out: Kill[] = [];
-  try {
-    for (let k = 0; k < kills; k++) {
-      // Kill the stream leader and the consumer leader on separate kills, so each is a node
-      // leading only one of the two: a stream leader stepdown (graceful, the pull stays
-      // where it is) moves the stream off the consumer leader's node when they share one.
-      const wantStream = k % 2 === 0;
-      let leaders = await leadersOf(cluster, t.jsm);
-      for (let tries = 0; leaders.stream === leaders.consumer && tries < 5; tries++) {
-        await t.pubNc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${JOBS_STREAM}`, undefined, { timeout: 5_000 }).catch(() => undefined);
-        leaders = await waitFor(async () => {
-          const l = await leadersOf(cluster, t.jsm);
-          return l.stream !== undefined && l.consumer !== undefined ? l : undefined;
-        }, { timeoutMs: 30_000, message: 'leaders after a stepdown' });
+class JobFlow {
+  readonly startedAt = new Map<string, number>();
+  readonly stored: Array<{ uid: string; at: number }> = [];
+  readonly taken: Taken[] = [];
+  private publishing = true;
+  private readonly pending = new Set<Promise<void>>();
+  readonly puller: AgentStylePuller;
+  private publisher?: Promise<void>;
+
+  constructor(private readonly t: Target, consumer: Consumer) {
+    this.puller = new AgentStylePuller(t.subNc, consumer, (x) => this.taken.push(x));
+  }
+
+  start(): void {
+    this.puller.start();
+    this.publisher = (async () => {
+      while (this.publishing) {
+        const j = job(LAT_POOL);
+        this.startedAt.set(j.uid, performance.now());
+        const p: Promise<void> = publishJob(this.t.js, j, { retryForMs: 120_000 })
+          .then(() => void this.stored.push({ uid: j.uid, at: performance.now() }))
+          .catch(() => undefined)
+          .finally(() => this.pending.delete(p));
+        this.pending.add(p);
+        await delay(20);
       }
+    })();
+  }
+
+  /** performance.now() when a job whose publish started at or after `since` had its ack confirmed. */
+  takenSince(since: number): number | undefined {
+    return this.taken.find((x) => this.startedAt.get(x.job.uid)! >= since)?.ackedAt;
+  }
+
+  storedSince(since: number): number | undefined {
+    return this.stored.find((x) => this.startedAt.get(x.uid)! >= since)?.at;
+  }
+
+  async stop(): Promise<void> {
+    this.publishing = false;
+    await this.publisher;
+    await Promise.race([Promise.all(this.pending), delay(15_000)]);
+    await this.puller.stop();
+  }
+}
+
+/**
+ * Kill after kill, alternating the stream's leader and the pool consumer's leader. Each kill
+ * gets fresh publisher and consumer connections on the two surviving nodes, so the stall is
+ * the queue's failover and the agent's pull, not a client reconnect.
+ */
+async function failover(cluster: NatsCluster, admin: NatsConnection, adminJsm: JetStreamManager): Promise<Kill[]> {
+  const out: Kill[] = [];
+  for (let k = 0; k < kills; k++) {
+    // Each kill hits a node leading only one of the two: a stream leader stepdown (graceful,
+    // the consumer's waiting pulls stay where they are) moves the stream off the consumer
+    // leader's node when they share one.
+    let leaders = await leadersOf(cluster, adminJsm);
+    for (let tries = 0; leaders.stream === leaders.consumer && tries < 5; tries++) {
+      await admin.request(`$JS.API.STREAM.LEADER.STEPDOWN.${JOBS_STREAM}`, undefined, { timeout: 5_000 }).catch(() => undefined);
+      leaders = await waitFor(async () => {
+        const l = await leadersOf(cluster, adminJsm);
+        return l.stream !== undefined && l.consumer !== undefined ? l : undefined;
+      }, { timeoutMs: 30_000, message: 'leaders after a stepdown' });
+    }
+    const { stream: streamLeader, consumer: consumerLeader } = leaders;
+    if (streamLeader === undefined || consumerLeader === undefined) throw new Error('no leader before the kill');
+    const victim = k % 2 === 0 ? streamLeader : consumerLeader;
+    const killed: Kill['killed'] = streamLeader === consumerLeader ? 'stream + consumer leader' : victim === streamLeader ? 'stream leader' : 'consumer leader';
+    const t = await targetOn(cluster.urls, victim);
+    // Short API timeouts, so polling for the new leaders follows the election, not a 5 s timeout.
+    const probeJsm = await jetstreamManager(t.pubNc, { timeout: 500, checkAPI: false });
+    const flow = new JobFlow(t, await jetstream(t.subNc).consumers.get(JOBS_STREAM, consumerName(NS, LAT_POOL)));
+    flow.start();
+    try {
       // Steady state: a job published from now on has gone all the way through.
       const since = performance.now();
-      await waitFor(() => taken.some((x) => startedAt.get(x.job.uid)! >= since), { timeoutMs: 30_000, message: 'jobs flowing before the kill' });
-      leaders = await leadersOf(cluster, t.jsm);
-      const streamLeader = leaders.stream;
-      const consumerLeader = leaders.consumer;
-      if (streamLeader === undefined || consumerLeader === undefined) throw new Error('no leader before the kill');
-      const victim = wantStream ? streamLeader : consumerLeader;
-      const killed: Kill['killed'] = streamLeader === consumerLeader ? 'stream + consumer leader' : victim === streamLeader ? 'stream leader' : 'consumer leader';
-      const victimUrl = cluster.urls[victim]!;
-      const clientReconnected = [t.pubNc, t.subNc].some((nc) => nc.getServer() === victimUrl.replace('nats://', ''));
+      await waitFor(() => flow.takenSince(since), { timeoutMs: 30_000, message: 'jobs flowing before the kill' });
+      const failed0 = flow.puller.failedPulls;
       const t0 = performance.now();
       await cluster.kill(victim);
       const elected = waitFor(async () => {
         const l = await leadersOf(cluster, probeJsm);
         return l.stream !== undefined && l.stream !== victim && l.consumer !== undefined && l.consumer !== victim ? performance.now() : undefined;
       }, { timeoutMs: 60_000, intervalMs: 50, message: 'new leaders elected' });
-      const after = (uid: string) => startedAt.get(uid)! >= t0;
-      const pubAt = await waitFor(() => stored.find((s) => after(s.uid))?.at, { timeoutMs: 60_000, message: 'a publish after the kill stored' });
-      const nextAt = await waitFor(() => taken.find((x) => after(x.job.uid))?.ackedAt, { timeoutMs: 60_000, message: 'a job published after the kill taken' });
+      const pubAt = await waitFor(() => flow.storedSince(t0), { timeoutMs: 60_000, message: 'a publish after the kill stored' });
+      const nextAt = await waitFor(() => flow.takenSince(t0), { timeoutMs: 60_000, message: 'a job published after the kill taken' });
+      const failedPulls = flow.puller.failedPulls - failed0;
       const electedAt = await elected;
       const r0 = performance.now();
       await cluster.restart(victim);
       await waitFor(() => fullyReplicated(t.jsm), { timeoutMs: 60_000, intervalMs: 100, message: 'the restarted node caught up' });
-      out.push({ killed, clientReconnected, electedMs: round(electedAt - t0, 1), publishStallMs: round(pubAt - t0, 1), nextJobMs: round(nextAt - t0, 1), catchUpMs: Math.round(performance.now() - r0) });
-      console.log(`kill ${k + 1}/${kills}: ${killed} n${victim}${clientReconnected ? ' (a client reconnected)' : ''}: publish stall ${Math.round(pubAt - t0)} ms, next job acked ${Math.round(nextAt - t0)} ms, new leaders ${Math.round(electedAt - t0)} ms`);
+      out.push({ killed, electedMs: round(electedAt - t0, 1), publishStallMs: round(pubAt - t0, 1), nextJobMs: round(nextAt - t0, 1), catchUpMs: Math.round(performance.now() - r0), failedPulls });
+      console.log(`kill ${k + 1}/${kills}: ${killed} n${victim}: publish stall ${Math.round(pubAt - t0)} ms, next job acked ${Math.round(nextAt - t0)} ms, new leaders seen ${Math.round(electedAt - t0)} ms, failed pulls ${failedPulls}, caught up ${Math.round(performance.now() - r0)} ms after restart`);
+    } finally {
+      await flow.stop();
+      await t.close();
     }
-  } finally {
-    publishing = false;
-    await publisher;
-    await Promise.race([Promise.all(pending), delay(15_000)]);
-    await puller.stop();
   }
   return out;
 }
@@ -326,8 +357,8 @@ try {
   await waitFor(() => fullyReplicated(adminJsm), { timeoutMs: 30_000, message: 'R3 queue placed' });
   t = await targetOn(cluster.urls, await cluster.streamLeader(adminJsm, JOBS_STREAM));
   r3 = await measure(t, pids());
-  killsResult = await failover(cluster, t);
   await t.close();
+  killsResult = await failover(cluster, admin, adminJsm);
   await admin.close();
 } finally {
   await cluster.cleanup();
