@@ -11,6 +11,7 @@ import { retry } from '../lib/retry.js';
 import { nakConfirmed, termByAckSubject, workingByAckSubject } from '../queue/ack.js';
 import { AttemptStore, type DeliveryRef } from '../queue/attempt-store.js';
 import { connectNats } from '../queue/connect.js';
+import { isPermissionViolation } from '../queue/errors.js';
 import { workerInboxPrefix } from '../queue/nats-permissions.js';
 import type { JobEvent } from '../queue/job-events.js';
 import { decodeJobMessage, type JobMessage } from '../queue/job-message.js';
@@ -230,6 +231,9 @@ export class Agent {
         this.metrics.natsConnected.set(1);
         this.log.info({ running: this.running.size }, 'NATS reconnected: heartbeating running jobs now');
         for (const r of this.running.values()) this.working(r);
+      } else if (s.type === 'error' && isPermissionViolation(s.error)) {
+        // the pool's NATS user lacks a subject the agent uses (or the config is wrong): say which
+        this.log.error({ err: s.error }, 'NATS refused an operation for this user\'s permissions');
       }
     }
   }

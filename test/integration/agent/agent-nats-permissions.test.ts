@@ -3,6 +3,7 @@
  * with role users: everything it does in a job's life is within its permissions.
  */
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentHarness, sh } from './harness.js';
 import { controllerPermissions, renderAuthorization, workerPermissions, workerUserName } from '../../../src/queue/nats-permissions.js';
@@ -14,7 +15,10 @@ const POOLS = ['ok', 'cancel', 'flaky'];
 describe.concurrent('agent with worker NATS permissions', () => {
   const h = new AgentHarness();
   const password = randomUUID();
-  const worker = (pool: string) => ({ natsUser: workerUserName(h.ns, pool), natsPassword: password });
+  // agents log a permission violation the server reports on their connection: there must be none
+  const errorLogs: string[] = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => void errorLogs.push(line) });
+  const worker = (pool: string) => ({ natsUser: workerUserName(h.ns, pool), natsPassword: password, logger });
   beforeAll(() =>
     h.setup({
       natsConfig: renderAuthorization([
@@ -24,7 +28,10 @@ describe.concurrent('agent with worker NATS permissions', () => {
       controller: { user: 'controller', pass: password },
     }),
   );
-  afterAll(() => h.teardown());
+  afterAll(async () => {
+    await h.teardown();
+    expect(errorLogs).toEqual([]);
+  });
 
   it('runs a job to succeeded with its result', async () => {
     await h.pool('ok', { ackWaitSeconds: 1 });
