@@ -6,6 +6,8 @@ const USAGE = `usage: visionq agent [options] -- COMMAND [ARGS...]
 options (env fallback in brackets):
   --nats-url URL               [VISIONQ_NATS_URL] default nats://127.0.0.1:4222 (comma-separated list ok)
   --nats-creds FILE            [VISIONQ_NATS_CREDS]
+  --nats-user NAME             [VISIONQ_NATS_USER] static NATS user; the password only from
+                               the env VISIONQ_NATS_PASSWORD (not a flag: argv is world-readable)
   --nats-tls-ca FILE           [VISIONQ_NATS_TLS_CA]
   --nats-tls-cert FILE         [VISIONQ_NATS_TLS_CERT]
   --nats-tls-key FILE          [VISIONQ_NATS_TLS_KEY]
@@ -44,6 +46,7 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       help: { type: 'boolean', short: 'h' },
       'nats-url': { type: 'string' },
       'nats-creds': { type: 'string' },
+      'nats-user': { type: 'string' },
       'nats-tls-ca': { type: 'string' },
       'nats-tls-cert': { type: 'string' },
       'nats-tls-key': { type: 'string' },
@@ -94,6 +97,8 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   return {
     natsUrl: (v('nats-url', 'VISIONQ_NATS_URL') ?? 'nats://127.0.0.1:4222').split(',').map((s) => s.trim()),
     natsCreds: v('nats-creds', 'VISIONQ_NATS_CREDS'),
+    natsUser: v('nats-user', 'VISIONQ_NATS_USER'),
+    natsPassword: env.VISIONQ_NATS_PASSWORD,
     natsTls: {
       caFile: v('nats-tls-ca', 'VISIONQ_NATS_TLS_CA'),
       certFile: v('nats-tls-cert', 'VISIONQ_NATS_TLS_CERT'),

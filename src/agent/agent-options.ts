@@ -5,6 +5,9 @@ import type { OutputSink } from './output-prefixer.js';
 export interface AgentOptions {
   natsUrl: string | string[];
   natsCreds?: string;
+  /** Static NATS user of the pool (nats-permissions.ts workerUserName) and its password. */
+  natsUser?: string;
+  natsPassword?: string;
   natsTls?: { caFile?: string; certFile?: string; keyFile?: string };
   namespace: string;
   pool: string;

@@ -11,6 +11,8 @@ import { retry } from '../lib/retry.js';
 import { nakConfirmed, termByAckSubject, workingByAckSubject } from '../queue/ack.js';
 import { AttemptStore, type DeliveryRef } from '../queue/attempt-store.js';
 import { connectNats } from '../queue/connect.js';
+import { isPermissionViolation } from '../queue/errors.js';
+import { workerInboxPrefix } from '../queue/nats-permissions.js';
 import type { JobEvent } from '../queue/job-events.js';
 import { decodeJobMessage, type JobMessage } from '../queue/job-message.js';
 import { detectServerFeatures, type ServerFeatures } from '../queue/server-features.js';
@@ -124,7 +126,10 @@ export class Agent {
     this.metrics.slots.set(this.slots);
     if (this.opts.httpPort) this.http = await startHttpServer(this.opts.httpPort, this.opts.httpHost ?? '0.0.0.0', this, this.metrics.registry);
     if (!this.nc) {
-      this.nc = await connectNats({ servers: this.opts.natsUrl, name: `visionq-agent/${this.pod}`, credsFile: this.opts.natsCreds, tls: this.opts.natsTls });
+      this.nc = await connectNats({ servers: this.opts.natsUrl, name: `visionq-agent/${this.pod}`, credsFile: this.opts.natsCreds, user: this.opts.natsUser, password: this.opts.natsPassword, tls: this.opts.natsTls,
+        // a worker user may subscribe only to its pool's inboxes (nats-permissions.ts)
+        inboxPrefix: workerInboxPrefix(this.opts.namespace, this.opts.pool),
+      });
       this.ownsConnection = true;
     }
     const nc = this.nc;
@@ -226,6 +231,9 @@ export class Agent {
         this.metrics.natsConnected.set(1);
         this.log.info({ running: this.running.size }, 'NATS reconnected: heartbeating running jobs now');
         for (const r of this.running.values()) this.working(r);
+      } else if (s.type === 'error' && isPermissionViolation(s.error)) {
+        // the pool's NATS user lacks a subject the agent uses (or the config is wrong): say which
+        this.log.error({ err: s.error }, 'NATS refused an operation for this user\'s permissions');
       }
     }
   }

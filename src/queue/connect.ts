@@ -7,6 +7,11 @@ export interface ConnectNatsOptions {
   name: string;
   /** A NATS `.creds` file (JWT + nkey seed). */
   credsFile?: string;
+  /** Static user/password (nats-server `authorization { users }`). */
+  user?: string;
+  password?: string;
+  /** Prefix of this connection's reply inboxes (default `_INBOX`), for users allowed only their own. */
+  inboxPrefix?: string;
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
   /** Default -1: reconnect forever (hour-long jobs must survive any outage). */
   maxReconnectAttempts?: number;
@@ -29,6 +34,9 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     servers: serverList(opts.servers),
     name: opts.name,
     authenticator: creds ? credsAuthenticator(new Uint8Array(creds)) : undefined,
+    user: opts.user,
+    pass: opts.password,
+    inboxPrefix: opts.inboxPrefix,
     tls,
     maxReconnectAttempts: opts.maxReconnectAttempts ?? -1,
     reconnectTimeWait: opts.reconnectTimeWaitMs ?? 500,

@@ -10,6 +10,7 @@ import {
   ConnectionError,
   DrainingConnectionError,
   NoRespondersError,
+  PermissionViolationError,
   RequestError,
   TimeoutError,
 } from '@nats-io/transport-node';
@@ -120,4 +121,9 @@ export function isConnectionError(err: unknown): boolean {
 /** Worth retrying later: NATS or JetStream did not answer (connection down, timeout, no responders). */
 export function isUnavailable(err: unknown): boolean {
   return isConnectionError(err) || isTimeout(err) || err instanceof RequestError || err instanceof NoRespondersError;
+}
+
+/** The server refused a publish or subscribe for the user's permissions (a role doing what it may not). */
+export function isPermissionViolation(err: unknown): boolean {
+  return err instanceof PermissionViolationError || (err instanceof Error && err.cause instanceof PermissionViolationError);
 }

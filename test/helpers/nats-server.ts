@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatsServerProcess } from '../../src/sandbox/nats-server-process.js';
@@ -17,10 +17,17 @@ export interface NatsServerHandle {
   cleanup(): Promise<void>;
 }
 
-export async function startNatsServer(opts: { port?: number } = {}): Promise<NatsServerHandle> {
+/** `config`: nats-server config text (e.g. an `authorization` block), written to the store dir and passed with `-c`. */
+export async function startNatsServer(opts: { port?: number; config?: string } = {}): Promise<NatsServerHandle> {
   const port = opts.port ?? (await freePort());
   const storeDir = await mkdtemp(join(tmpdir(), 'visionq-nats-'));
-  const proc = new NatsServerProcess({ port, storeDir });
+  const extraArgs: string[] = [];
+  if (opts.config !== undefined) {
+    const file = join(storeDir, 'nats-server.conf');
+    await writeFile(file, opts.config);
+    extraArgs.push('-c', file);
+  }
+  const proc = new NatsServerProcess({ port, storeDir: join(storeDir, 'js'), extraArgs });
   await proc.start();
   return {
     url: proc.url,

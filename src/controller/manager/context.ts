@@ -42,6 +42,8 @@ export interface ControllerSettings {
   agentInstallPath: string;
   /** Secret holding NATS credentials for worker pods, mounted when set. */
   workerNatsCredsSecret?: string;
+  /** Secret whose key `<pool>` holds the password of the pool's static NATS worker user. */
+  workerNatsUserSecret?: string;
   /** How long a deleted running job waits for its agent to confirm the cancel. */
   cancelTimeoutMs: number;
   /** Signs job messages (--job-signing-key); unset: unsigned, and worker pods verify nothing. */

@@ -146,6 +146,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     ...(jobSigner ? { jobSigner, previousJobPublicKeys: previousKeys } : {}),
     agentCommand: str('agent-command')?.split(' ').filter(Boolean) ?? [`${agentInstallPath}/visionq`, 'agent'],
     ...(process.env.VISIONQ_WORKER_NATS_CREDS_SECRET ? { workerNatsCredsSecret: process.env.VISIONQ_WORKER_NATS_CREDS_SECRET } : {}),
+    ...(process.env.VISIONQ_WORKER_NATS_USER_SECRET ? { workerNatsUserSecret: process.env.VISIONQ_WORKER_NATS_USER_SECRET } : {}),
   };
   let handle: ControllerHandle;
   try {

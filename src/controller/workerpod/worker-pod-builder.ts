@@ -10,6 +10,7 @@ import {
 } from './worker-pod-labels.js';
 import { effectivePoolSpec, type WorkerPoolView } from '../workerpool/workerpool-view.js';
 import type { JobSigner } from '../../queue/job-signature.js';
+import { workerUserName } from '../../queue/nats-permissions.js';
 
 /** The controller settings that shape a worker pod (a subset of ControllerSettings). */
 export interface WorkerPodSettings {
@@ -26,6 +27,12 @@ export interface WorkerPodSettings {
   agentInstallPath?: string;
   /** Secret (same namespace as the pool) holding `nats.creds` for the agents. */
   workerNatsCredsSecret?: string;
+  /**
+   * Secret (same namespace as the pool) whose key `<pool name>` holds the password of the pool's
+   * static NATS user (`workerUserName`, src/queue/nats-permissions.ts). The password reaches the
+   * agent as env from the Secret, never in the command line.
+   */
+  workerNatsUserSecret?: string;
 }
 
 /** The pool's template cannot be turned into a worker pod; the reconciler reports it on the pool. */
@@ -135,7 +142,17 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
     throw new WorkerTemplateError('controller has neither agentCommand nor agentImage: cannot inject the agent');
   }
   const agentEntry = sandbox ? [...settings.agentCommand!] : [`${AGENT_MOUNT_PATH}/visionq-agent`];
-  const env = [...DOWNWARD_ENV, ...(first.env ?? []).filter((e) => !DOWNWARD_ENV.some((d) => d.name === e.name))];
+  const userSecret = settings.workerNatsUserSecret;
+  const agentEnv: V1EnvVar[] = [
+    ...DOWNWARD_ENV,
+    ...(userSecret
+      ? [
+          { name: 'VISIONQ_NATS_USER', value: workerUserName(namespace, poolName) },
+          { name: 'VISIONQ_NATS_PASSWORD', valueFrom: { secretKeyRef: { name: userSecret, key: poolName } } },
+        ]
+      : []),
+  ];
+  const env = [...agentEnv, ...(first.env ?? []).filter((e) => !agentEnv.some((d) => d.name === e.name))];
 
   const worker: V1Container = {
     ...first,

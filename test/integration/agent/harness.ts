@@ -34,10 +34,14 @@ export class AgentHarness {
   private children: ChildProcess[] = [];
   readonly output: string[] = [];
 
-  async setup(): Promise<void> {
-    this.server = await startNatsServer();
+  /**
+   * `natsConfig`: nats-server config text (e.g. role users from nats-permissions.ts); the
+   * harness then connects as `controller` (user/password) and agents bring their own credentials.
+   */
+  async setup(opts: { natsConfig?: string; controller?: { user: string; pass: string } } = {}): Promise<void> {
+    this.server = await startNatsServer({ config: opts.natsConfig });
     this.tmp = await mkdtemp(join(tmpdir(), 'visionq-agent-test-'));
-    this.nc = await connect({ servers: this.server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    this.nc = await connect({ servers: this.server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...opts.controller });
     this.js = jetstream(this.nc);
     this.jsm = await jetstreamManager(this.nc);
     await ensureStreams(this.jsm, { duplicateWindowMs: 60_000 });

@@ -12,6 +12,13 @@ describe('agent arguments', () => {
       natsUrl: ['nats://a:4222', 'nats://b:4222'], command: ['python', 'run.py', '--x'], httpPort: 0,
     });
   });
+  it('takes the static NATS user from a flag or env and its password only from env', () => {
+    const o = parseAgentArgs(['--namespace', 'n', '--pool', 'p', '--nats-user', 'visionq-worker.n.p', '--', 'x'], { VISIONQ_NATS_PASSWORD: 's3cret' });
+    expect(o).toMatchObject({ natsUser: 'visionq-worker.n.p', natsPassword: 's3cret' });
+    expect(parseAgentArgs(['--namespace', 'n', '--pool', 'p', '--', 'x'], { VISIONQ_NATS_USER: 'u' })).toMatchObject({ natsUser: 'u', natsPassword: undefined });
+    expect(() => parseAgentArgs(['--namespace', 'n', '--pool', 'p', '--nats-password', 'x', '--', 'x'], {})).toThrow();
+  });
+
   it('rejects missing required values with a usage error', () => {
     expect(() => parseAgentArgs(['--pool', 'p', '--', 'x'], {})).toThrow(UsageError);
     expect(() => parseAgentArgs(['--namespace', 'n', '--pool', 'p'], {})).toThrow(/COMMAND/);

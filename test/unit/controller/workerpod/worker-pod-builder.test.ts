@@ -100,6 +100,15 @@ describe('buildWorkerPod', () => {
     expect(pod.spec?.volumes).toContainEqual({ name: 'visionq-nats-creds', secret: { secretName: 'nats-creds' } });
   });
 
+  it("gives the agent its pool's static NATS user, the password from the secret as env", () => {
+    const pod = buildWorkerPod(pool(), { ...cluster, workerNatsUserSecret: 'nats-users' }, 'gpu-x');
+    const c = pod.spec!.containers[0];
+    expect(c.env).toContainEqual({ name: 'VISIONQ_NATS_USER', value: 'visionq-worker.vision.gpu' });
+    expect(c.env).toContainEqual({ name: 'VISIONQ_NATS_PASSWORD', valueFrom: { secretKeyRef: { name: 'nats-users', key: 'gpu' } } });
+    expect(c.command!.join(' ')).not.toContain('PASSWORD');
+    expect(buildWorkerPod(pool(), cluster, 'gpu-x').spec!.containers[0].env!.some((e) => e.name.startsWith('VISIONQ_NATS_'))).toBe(false);
+  });
+
   it('keeps the template grace period and drops a pinned nodeName', () => {
     const p = pool();
     p.spec.template.spec!.terminationGracePeriodSeconds = 120;
