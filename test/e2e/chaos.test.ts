@@ -3,7 +3,8 @@
  * controllers in child processes and a 3-node JetStream cluster, while at seeded random moments
  * the test force-deletes a worker pod that runs a job, SIGKILLs the leading controller (and
  * spawns a replacement, so two exist again) or SIGKILLs a NATS node (restarted a few seconds
- * later; never more than one down). Replay a run with VISIONQ_CHAOS_SEED=<seed>.
+ * later; never more than one down). Replay a run with VISIONQ_CHAOS_SEED=<seed>; the default
+ * is seed 4, VISIONQ_CHAOS_SEED=random draws one.
  *
  * What every job must show at the end: it exists, it Succeeded, failures 0, and its extra
  * attempts (status.attempts - 1, and the algorithm's own runs - 1) within what the faults could
@@ -37,7 +38,9 @@ import { between, describeFaults, disruptionBudget, planFaults, planJobs, runsBy
 import { counts, createJob, createPool, GROUP, NS, probeJob, probePool, probeRuns, startHarness, VERSION, type Harness } from './harness.js';
 import { mulberry32 } from './workerpool-fixtures.js';
 
-const SEED = process.env.VISIONQ_CHAOS_SEED ? Number(process.env.VISIONQ_CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
+// A fixed default keeps `npm test` reproducible; VISIONQ_CHAOS_SEED=random draws a new schedule.
+const SEED_ENV = process.env.VISIONQ_CHAOS_SEED ?? '4';
+const SEED = SEED_ENV === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(SEED_ENV);
 const REPLAY = `chaos seed ${SEED} (replay: VISIONQ_CHAOS_SEED=${SEED})`;
 const POOLS = ['chaos-a', 'chaos-b'];
 const JOBS = 200;
