@@ -27,7 +27,6 @@
  *   stopped at its next supersession check, or its result is not acked). Runs that start and end
  *   between the two moments go through the surviving majority and are not exposed.
  */
-import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +34,7 @@ import { connectNats } from '../../src/queue/connect.js';
 import { consumerName, JOBS_STREAM } from '../../src/queue/subjects.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { between, describeFaults, disruptionBudget, planFaults, planJobs, runsByJob, type InjectedFault } from './chaos-ledger.js';
-import { counts, createJob, createPool, GROUP, NS, probeJob, probePool, probeRuns, startHarness, VERSION, type Harness } from './harness.js';
+import { counts, createJob, createPool, GROUP, leaseHolder, NS, probeJob, probePool, probeRuns, startHarness, VERSION, type Harness } from './harness.js';
 import { mulberry32 } from './workerpool-fixtures.js';
 
 // A fixed default keeps `npm test` reproducible; VISIONQ_CHAOS_SEED=random draws a new schedule.
@@ -64,15 +63,7 @@ describe('chaos: pods, leaders and NATS nodes killed under load', () => {
   it('every job Succeeded, none failed, extra attempts within the disruptions caused', { timeout: 360_000 }, async () => {
     const random = mulberry32(SEED);
     const started = Date.now();
-    const coordination = h.sandbox.kc.makeApiClient(CoordinationV1Api);
-    const holder = async (): Promise<string> => {
-      try {
-        const l: V1Lease = await coordination.readNamespacedLease({ name: 'visionq-controller', namespace: NS });
-        return l.spec?.holderIdentity ?? '';
-      } catch {
-        return '';
-      }
-    };
+    const holder = (): Promise<string> => leaseHolder(h!);
     let spawned = 0;
     const spawn = (): string => {
       const name = `ctl-${spawned++}`;

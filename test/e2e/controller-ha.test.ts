@@ -2,12 +2,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { V1Lease } from '@kubernetes/client-node';
-import { CoordinationV1Api } from '@kubernetes/client-node';
 import { connectNats } from '../../src/queue/connect.js';
 import { JOBS_STREAM } from '../../src/queue/subjects.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { condition, createJob, createPool, job, NS, startHarness, waitAll, waitPhase, type Harness, probePool, probeJob } from './harness.js';
+import { condition, createJob, createPool, job, leaseHolder, NS, startHarness, waitAll, waitPhase, type Harness, probePool, probeJob } from './harness.js';
 
 const RANK: Record<string, number> = { Pending: 0, Queued: 1, Running: 2, Succeeded: 3, Failed: 3, Cancelled: 3 };
 
@@ -37,15 +35,7 @@ describe('controller e2e: high availability and faults', () => {
     const lease = ['--leader-elect', '--leader-elect-lease-duration', '3', '--leader-elect-renew-deadline', '2', '--leader-elect-retry-period', '0.5'];
     const a = h.spawnController('ctl-a', lease);
     const b = h.spawnController('ctl-b', lease);
-    const coordination = h.sandbox.kc.makeApiClient(CoordinationV1Api);
-    const holder = async (): Promise<string> => {
-      try {
-        const l: V1Lease = await coordination.readNamespacedLease({ name: 'visionq-controller', namespace: NS });
-        return l.spec?.holderIdentity ?? '';
-      } catch {
-        return '';
-      }
-    };
+    const holder = (): Promise<string> => leaseHolder(h!);
     const first = await waitFor(holder, { timeoutMs: 30_000, message: 'a leader' });
     const phases = recordPhases(h);
     await createPool(h, probePool(h, 'ha', { minReplicas: 2, maxReplicas: 2 }));

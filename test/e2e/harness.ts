@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type CoreV1Event, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type CoreV1Event, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Informer } from '../../src/kube/informer.js';
 import { startController, type ControllerHandle, type StartControllerOptions } from '../../src/controller/index.js';
@@ -443,3 +443,13 @@ export function counts(j: VisionJobObject): { phase?: string; attempts: number; 
 
 /** The test-side name of a VisionJob as read back (the controller's own type). */
 export type JobObject = VisionJobObject;
+
+/** Who holds the controller's leader Lease ('' when nobody or unreadable). */
+export async function leaseHolder(h: Harness, name = 'visionq-controller'): Promise<string> {
+  try {
+    const l = await h.sandbox.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name, namespace: NS });
+    return l.spec?.holderIdentity ?? '';
+  } catch {
+    return '';
+  }
+}
