@@ -112,14 +112,17 @@ export class LeaderElector {
       this.becomeLeader();
       // Renew until we cannot.
       let lastRenew = this.clock.now();
+      let inFlight: Promise<boolean> | undefined;
       while (!stop.aborted) {
         await sleep(this.retryPeriodMs, stop, this.clock);
         if (stop.aborted) break;
         // A renewal hanging on a slow server counts against the deadline too.
         const remaining = Math.max(0, this.renewDeadlineMs - (this.clock.now() - lastRenew));
         const deadline = new AbortController();
+        const attempt = this.tryAcquireOrRenew();
+        inFlight = attempt;
         const renewed = await Promise.race([
-          this.tryAcquireOrRenew(),
+          attempt,
           sleep(remaining, AbortSignal.any([deadline.signal, stop]), this.clock).then(() => false),
         ]);
         deadline.abort();
@@ -132,7 +135,12 @@ export class LeaderElector {
       }
       const wasLeading = this.leading;
       this.loseLeadership();
-      if (stop.aborted && wasLeading && (this.opts.releaseOnStop ?? true)) await this.release();
+      if (stop.aborted && wasLeading && (this.opts.releaseOnStop ?? true)) {
+        // A renewal still in flight would write after our read and make the release a 409: the
+        // standby would then wait out the whole lease duration instead of taking over at once.
+        await inFlight;
+        await this.release();
+      }
     }
   }
 
@@ -244,21 +252,27 @@ export class LeaderElector {
   /** Hands the lease over: an empty holder and a 1 s duration let a standby take it at once. */
   private async release(): Promise<void> {
     const { coordination, namespace, leaseName: name, identity } = this.opts;
-    try {
-      const lease = await coordination.readNamespacedLease({ name, namespace });
-      if (lease.spec?.holderIdentity !== identity) return;
-      const now = new V1MicroTime(this.clock.now());
-      await coordination.replaceNamespacedLease({
-        name,
-        namespace,
-        body: {
-          ...lease,
-          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
-        },
-      });
-      this.log.info('released lease');
-    } catch (err) {
-      this.log.warn({ err: describeApiError(err) }, 'could not release lease');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const lease = await coordination.readNamespacedLease({ name, namespace });
+        if (lease.spec?.holderIdentity !== identity) return;
+        const now = new V1MicroTime(this.clock.now());
+        await coordination.replaceNamespacedLease({
+          name,
+          namespace,
+          body: {
+            ...lease,
+            spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+          },
+        });
+        this.log.info('released lease');
+        return;
+      } catch (err) {
+        // A conflict means the lease changed under us: read it again (it may no longer be ours).
+        if (classifyApiError(err) === 'conflict' && attempt < 3) continue;
+        this.log.warn({ err: describeApiError(err) }, 'could not release lease');
+        return;
+      }
     }
   }
 }

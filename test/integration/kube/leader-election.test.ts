@@ -100,6 +100,25 @@ describe('LeaderElector against the sandbox API server', () => {
     expect(overlaps).toEqual([]);
   });
 
+  it('hands over at once even when it stops in the middle of a slow renewal', async () => {
+    // Every lease call takes 250 ms, so a renewal (read + replace) is in flight most of the time;
+    // a release racing it used to get a 409 and leave the standby waiting out the whole lease.
+    for (let round = 0; round < 4; round++) {
+      const { a, b, ids } = pair({ leaseDurationMs: 30_000, renewDeadlineMs: 20_000 });
+      a.start();
+      await waitFor(() => a.isLeader(), { message: 'a leads' });
+      b.start();
+      await waitFor(() => b.leader === ids.a, { message: 'b observed a' });
+      sb.server.faults.setLatency(250, /\/leases\//);
+      // Stop at a different point of the renew cycle each round.
+      await new Promise((r) => setTimeout(r, 200 + round * 170));
+      await a.stop();
+      await waitFor(() => b.isLeader(), { timeoutMs: 10_000, message: `round ${round}: b takes over after release` });
+      sb.server.faults.setLatency(0);
+      await b.stop();
+    }
+  });
+
   it('a leader whose renewals fail stops leading (its signal aborts), then leadership recovers', async () => {
     const { leaseName, a, b, leading, overlaps, signals } = pair({ leaseDurationMs: 2000, renewDeadlineMs: 1200 });
     a.start();
