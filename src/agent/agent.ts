@@ -21,6 +21,7 @@ import type { AgentHealth, AgentOptions } from './agent-options.js';
 import { AckSender } from './ack-sender.js';
 import { ControlServer } from './control-server.js';
 import { EventOutbox } from './event-outbox.js';
+import { EventKeys } from './event-keys.js';
 import { Heartbeat } from './heartbeat.js';
 import { startHttpServer } from './http-server.js';
 import { JobRunner, type AttemptResult } from './job-runner.js';
@@ -84,6 +85,7 @@ export class Agent {
   private ackWaitMs = 30_000;
   /** Set when the agent runs only signed jobs (--job-public-keys). */
   private readonly verifier?: JobVerifier;
+  private readonly eventKeys = new EventKeys();
   private draining = false;
   private stopping = false;
   private lastTakenAt = 0;
@@ -138,7 +140,7 @@ export class Agent {
     const features = detectServerFeatures(nc);
     void this.watchStatus(nc);
     const js = jetstream(nc);
-    const outbox = new EventOutbox(js, this.log, { clock: this.clock });
+    const outbox = new EventOutbox(js, this.log, { clock: this.clock, macKeyFor: (uid) => this.eventKeys.get(uid) });
     const consumer = await this.retry('open pool consumer', async () => js.consumers.get(JOBS_STREAM, consumerName(this.opts.namespace, this.opts.pool)));
     const info = await consumer.info(true);
     const settingsOf = (c: ConsumerInfo['config']): ConsumerSettings => ({ maxDeliver: c.max_deliver ?? -1, ackWaitMs: Math.round((c.ack_wait ?? 30e9) / 1e6) });
@@ -299,7 +301,6 @@ export class Agent {
   }
 
   private async handle(m: JsMsg, ackSubject: string): Promise<void> {
-    const { nc, attempts, outbox, settler, limits } = this.connectedSession();
     const ref: DeliveryRef = { streamSeq: m.seq, deliveryCount: m.info.deliveryCount };
     if (this.verifier) {
       const check = this.verifier.check(m.data, m.headers);
@@ -323,6 +324,16 @@ export class Agent {
       await this.rejectForged(m, ackSubject, ref, `job message for ${job.namespace}/${job.pool} delivered to pool ${this.opts.namespace}/${this.opts.pool}`);
       return;
     }
+    const releaseKey = this.eventKeys.hold(job.uid, job.eventKey);
+    try {
+      await this.handleJob(m, ackSubject, ref, job);
+    } finally {
+      releaseKey();
+    }
+  }
+
+  private async handleJob(m: JsMsg, ackSubject: string, ref: DeliveryRef, job: JobMessage): Promise<void> {
+    const { nc, attempts, outbox, settler, limits } = this.connectedSession();
     let claim;
     let ackWaitMs = this.ackWaitMs;
     this.claimingUids.add(job.uid);
@@ -432,13 +443,20 @@ export class Agent {
     const ids = partialIds(m.data);
     const subj = m.subject.split('.');
     this.log.warn({ seq: ref.streamSeq, reason }, 'malformed job message: terminated');
-    await this.terminateUnrun(ackSubject, ref, 'rejected', {
-      jobUid: ids.uid ?? '',
-      namespace: ids.namespace ?? subj[2] ?? this.opts.namespace,
-      name: ids.name ?? `seq-${ref.streamSeq}`,
-      pool: subj[3] ?? this.opts.pool,
-      reason,
-    });
+    // A signed message this agent cannot parse (a newer controller's, say) is still the
+    // controller's: its `rejected` event must carry the MAC or the job would wait for ever.
+    const releaseKey = ids.uid ? this.eventKeys.hold(ids.uid, ids.eventKey) : () => undefined;
+    try {
+      await this.terminateUnrun(ackSubject, ref, 'rejected', {
+        jobUid: ids.uid ?? '',
+        namespace: ids.namespace ?? subj[2] ?? this.opts.namespace,
+        name: ids.name ?? `seq-${ref.streamSeq}`,
+        pool: subj[3] ?? this.opts.pool,
+        reason,
+      });
+    } finally {
+      releaseKey();
+    }
   }
 
   /**
@@ -557,11 +575,11 @@ export class Agent {
   }
 }
 
-function partialIds(data: Uint8Array): { uid?: string; namespace?: string; name?: string } {
+function partialIds(data: Uint8Array): { uid?: string; namespace?: string; name?: string; eventKey?: string } {
   try {
     const o = JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
     const s = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length < 254 ? v : undefined);
-    return { uid: s(o.uid), namespace: s(o.namespace), name: s(o.name) };
+    return { uid: s(o.uid), namespace: s(o.namespace), name: s(o.name), eventKey: s(o.eventKey) };
   } catch {
     return {};
   }

@@ -11,7 +11,7 @@ import { publishJobEvent } from '../queue/publisher.js';
  * Sparse events (heartbeat, progress) are dropped when the backlog is long.
  */
 export class EventOutbox {
-  private queue: { ev: JobEvent; done: (ok: boolean) => void }[] = [];
+  private queue: { ev: JobEvent; macKey: Buffer | undefined; done: (ok: boolean) => void }[] = [];
   private running = false;
   private closed = false;
   private wake?: () => void;
@@ -20,7 +20,13 @@ export class EventOutbox {
   constructor(
     private readonly js: JetStreamClient,
     private readonly log: Logger,
-    private readonly opts: { maxBacklog?: number; retryMs?: number; clock?: Clock } = {},
+    private readonly opts: {
+      maxBacklog?: number;
+      retryMs?: number;
+      clock?: Clock;
+      /** The event key of a job (looked up when the event is queued, while the job is held). */
+      macKeyFor?: (jobUid: string) => Buffer | undefined;
+    } = {},
   ) {
     this.clock = opts.clock ?? realClock;
   }
@@ -35,7 +41,7 @@ export class EventOutbox {
     const sparse = ev.type === 'heartbeat' || ev.type === 'progress';
     if (sparse && this.queue.length >= (this.opts.maxBacklog ?? 1000)) return Promise.resolve(false);
     return new Promise((done) => {
-      this.queue.push({ ev, done });
+      this.queue.push({ ev, macKey: ev.jobUid ? this.opts.macKeyFor?.(ev.jobUid) : undefined, done });
       void this.pump();
     });
   }
@@ -56,7 +62,7 @@ export class EventOutbox {
       while (this.queue.length > 0 && !this.closed) {
         const item = this.queue[0]!;
         try {
-          await publishJobEvent(this.js, item.ev, { timeoutMs: 5000 });
+          await publishJobEvent(this.js, item.ev, { timeoutMs: 5000, ...(item.macKey ? { macKey: item.macKey } : {}) });
           this.queue.shift();
           item.done(true);
         } catch (err) {

@@ -30,6 +30,12 @@ export const JobMessage = z.object({
   /** Bumped by the controller when it must publish the job again (part of the msgID). */
   requeueGeneration: z.number().int().nonnegative().default(0),
   publishedAt: z.string(),
+  /**
+   * Base64 key the agent MACs this job's events with (see event-mac.ts). Only the pool's
+   * consumers can read the message, so only an agent that was given the job can speak for it.
+   * Set when the controller signs jobs; never passed to the algorithm.
+   */
+  eventKey: z.string().max(128).optional(),
 });
 export type JobMessage = z.infer<typeof JobMessage>;
 export type JobMessageInput = z.input<typeof JobMessage>;

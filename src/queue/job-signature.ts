@@ -7,7 +7,7 @@
  * refused too. Public keys are named by a key id (the first 16 hex digits of the SHA-256 of
  * the SPKI DER) so agents can accept the current and the previous key during a rotation.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 
 export const SIGNATURE_HEADER = 'Visionq-Signature';
@@ -36,6 +36,7 @@ export class JobSigner {
   /** The public key as agents take it (`--job-public-keys`): base64 of the SPKI DER. */
   readonly publicKey: string;
   private readonly key: KeyObject;
+  private readonly eventMaster: Buffer;
 
   constructor(privateKeyPem: string | Buffer) {
     let key: KeyObject;
@@ -48,6 +49,15 @@ export class JobSigner {
     const pub = createPublicKey(this.key);
     this.keyId = keyId(pub);
     this.publicKey = pub.export({ type: 'spki', format: 'der' }).toString('base64');
+    // Event keys derive from the signing key, so every controller replica (and the next leader)
+    // recomputes them without storing a secret per job; a key rotation keeps the old key as a
+    // previous signing key until its jobs are done (see EventAuthenticator).
+    this.eventMaster = createHmac('sha256', 'visionq/event-mac/v1').update(this.key.export({ type: 'pkcs8', format: 'der' })).digest();
+  }
+
+  /** The key an agent MACs the events of job `uid` with (sent inside the signed message). */
+  eventKey(uid: string): Buffer {
+    return createHmac('sha256', this.eventMaster).update(uid).digest();
   }
 
   /** A fresh key pair (the sandbox's default; production keys come from a Secret). */

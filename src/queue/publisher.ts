@@ -6,6 +6,8 @@ import { NatsUnavailableError, QueueFullError, isQueueFull, isUnavailable } from
 import { retry } from '../lib/retry.js';
 import { realClock, type Clock } from '../lib/clock.js';
 import type { JobSigner } from './job-signature.js';
+import { EVENT_MAC_HEADER, eventMac } from './event-mac.js';
+import { headers, type MsgHdrs } from '@nats-io/transport-node';
 
 export interface PublishOptions {
   /** Per-try timeout waiting for the stream's ack. Default 5 s. */
@@ -44,7 +46,7 @@ export interface PublishResult {
  * so repeating the publish is a no-op. Throws QueueFullError or NatsUnavailableError.
  */
 export async function publishJob(js: JetStreamClient, msg: JobMessageInput, opts: PublishJobOptions = {}): Promise<PublishResult> {
-  const job = JobMessage.parse(msg);
+  const job = JobMessage.parse(opts.signer ? { ...msg, eventKey: opts.signer.eventKey(msg.uid).toString('base64') } : msg);
   const data = encodeJobMessage(job);
   const hdrs = opts.signer?.headers(data);
   try {
@@ -59,13 +61,30 @@ export async function publishJob(js: JetStreamClient, msg: JobMessageInput, opts
   }
 }
 
+export interface PublishEventOptions extends PublishOptions {
+  /** The job's event key (from its signed message): the event carries a MAC under it. */
+  macKey?: Uint8Array;
+}
+
 /** Publishes a job event with a dedup msgID (see `jobEventMsgId`). */
-export async function publishJobEvent(js: JetStreamClient, ev: JobEvent, opts: PublishOptions = {}): Promise<PublishResult> {
+export async function publishJobEvent(js: JetStreamClient, ev: JobEvent, opts: PublishEventOptions = {}): Promise<PublishResult> {
   const data = encodeJobEvent(ev);
+  let hdrs: MsgHdrs | undefined;
+  let msgID = jobEventMsgId(ev);
+  if (opts.macKey) {
+    const mac = eventMac(opts.macKey, data);
+    hdrs = headers();
+    hdrs.set(EVENT_MAC_HEADER, mac);
+    // Part of the MAC in the msgID: a forger who guesses an event's id (uid, queue sequence and
+    // delivery are no secret) and publishes first must not make the real event a duplicate.
+    // A retry sends the same bytes, so it is still deduplicated.
+    msgID = `${msgID}/${mac.slice(0, 22)}`;
+  }
   try {
     const ack = await publishRetrying(() => js.publish(eventSubject(ev.namespace, ev.name), data, {
-      msgID: jobEventMsgId(ev),
+      msgID,
       timeout: opts.timeoutMs ?? 5000,
+      ...(hdrs ? { headers: hdrs } : {}),
     }), opts);
     return { seq: ack.seq, duplicate: ack.duplicate };
   } catch (err) {

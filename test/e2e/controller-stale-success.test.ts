@@ -39,7 +39,7 @@ describe('controller e2e: a stale success', () => {
       time: new Date().toISOString(),
       result: { from: 'older attempt' },
       durationMs: 1,
-    });
+    }, { macKey: h.sandbox.jobSigner.eventKey(running.metadata.uid!) }); // the older attempt's agent had the job's key
 
     const done = await waitPhase(h, 'stale', 'Succeeded', 30_000);
     expect(done.status?.result).toEqual({ from: 'older attempt' });

@@ -10,16 +10,19 @@
  * - progress and heartbeat writes are throttled (trailing edge, the newest wins);
  * - an event of a job that no longer exists stops its process (the agent is asked to cancel);
  * - an event whose status write the API server refuses (400/422) is reported and never
- *   retried for ever: dropped if more events follow, else the job is Failed (StatusRejected).
+ *   retried for ever: dropped if more events follow, else the job is Failed (StatusRejected);
+ * - with job signing on, an event that names a job must carry that job's MAC (event-mac.ts)
+ *   and sit on its own job's subject; one that does not is dropped and counted as forged.
  */
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { Backoff } from '../../kube/backoff.js';
 import { classifyApiError, describeApiError } from '../../kube/api-errors.js';
 import { sleep } from '../../kube/clock.js';
 import { namespacedKey } from '../../kube/object-store.js';
+import { EventAuthenticator } from '../../queue/event-mac.js';
 import { safeDecodeJobEvent, type JobEvent } from '../../queue/job-events.js';
 import { CONSUME_EXPIRES_MS } from '../../queue/pull-options.js';
-import { EVENTS_STREAM } from '../../queue/subjects.js';
+import { EVENTS_STREAM, eventSubject } from '../../queue/subjects.js';
 import { ensureEventsConsumer } from '../../queue/topology.js';
 import { applyJobEvent, compareAttempt, type ReduceResult } from './job-event-reducer.js';
 import { JobEventThrottle } from './job-event-throttle.js';
@@ -50,6 +53,7 @@ export class JobEventConsumer {
   private slotWaiters: (() => void)[] = [];
   private loop?: Promise<void>;
   private messages?: ConsumerMessages;
+  private readonly auth?: EventAuthenticator;
 
   constructor(
     private readonly rt: VisionJobRuntime,
@@ -58,6 +62,8 @@ export class JobEventConsumer {
     this.durable = opts.durable ?? EVENTS_DURABLE;
     this.maxInFlight = opts.maxInFlight ?? 256;
     this.ackWaitMs = opts.ackWaitMs ?? 60_000;
+    const { jobSigner, previousJobSigners } = rt.ctx.settings;
+    if (jobSigner) this.auth = new EventAuthenticator([jobSigner, ...(previousJobSigners ?? [])]);
     this.throttle = new JobEventThrottle((key, ev) => this.enqueue(key, () => this.apply(ev, true)), {
       progressMs: opts.progressMs,
       heartbeatMs: opts.heartbeatMs,
@@ -120,6 +126,13 @@ export class JobEventConsumer {
       m.term();
       return;
     }
+    const forged = this.forgery(ev, m);
+    if (forged) {
+      this.rt.ctx.metrics.jobEventsApplied.inc({ type: ev.type, outcome: 'forged' });
+      this.log.warn({ namespace: ev.namespace, name: ev.name, jobUid: ev.jobUid, type: ev.type, pod: ev.pod, subject: m.subject, why: forged }, 'forged job event dropped');
+      m.term();
+      return;
+    }
     while (this.inFlight >= this.maxInFlight && !this.ac.signal.aborted) {
       await new Promise<void>((r) => this.slotWaiters.push(r));
     }
@@ -129,6 +142,16 @@ export class JobEventConsumer {
       this.inFlight--;
       this.slotWaiters.shift()?.();
     });
+  }
+
+  /** Why `ev` is not the agent's that holds the job ('' when it is, or when signing is off). */
+  private forgery(ev: JobEvent, m: JsMsg): string {
+    if (!this.auth) return '';
+    // Worker credentials may publish only under their own namespace: the body must agree.
+    if (m.subject !== eventSubject(ev.namespace, ev.name)) return `published on ${m.subject}, not on its job's subject`;
+    // An agent's report of a message it refused names no job, so it can change none.
+    if (ev.jobUid === '') return ev.type === 'rejected' ? '' : 'names no job';
+    return this.auth.verify(ev.jobUid, m.data, m.headers) ? '' : 'no valid MAC for the job';
   }
 
   private enqueue(key: string, fn: () => Promise<void>): Promise<void> {

@@ -48,8 +48,11 @@ export interface ControllerSettings {
   cancelTimeoutMs: number;
   /** Signs job messages (--job-signing-key); unset: unsigned, and worker pods verify nothing. */
   jobSigner?: JobSigner;
-  /** Public keys worker pods accept besides the signer's own (the previous key during a rotation). */
-  previousJobPublicKeys?: string[];
+  /**
+   * Signing keys of a rotation still in progress: worker pods accept their public keys, and
+   * events of jobs they signed still verify (their event keys derive from them).
+   */
+  previousJobSigners?: JobSigner[];
   /** Most jobs of one namespace waiting (queued or pending) at once; younger ones are held QueueQuotaExceeded. */
   maxWaitingPerNamespace?: number;
 }

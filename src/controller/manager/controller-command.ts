@@ -17,9 +17,11 @@ const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [-
   [--leader-elect-lease-duration 15] [--leader-elect-renew-deadline 10] [--leader-elect-retry-period 2]
   [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL] [--nats-replicas auto|1..5]
   [--queue-sweep-seconds 60] [--max-waiting-per-namespace N]
-  [--job-signing-key FILE] [--job-previous-public-keys K1,K2]
+  [--job-signing-key FILE] [--job-previous-signing-keys FILE1,FILE2]
 --job-signing-key: Ed25519 private key (PKCS#8 PEM) that signs job messages; worker pods
-  then run only jobs signed by it (or by a --job-previous-public-keys key, for a rotation).
+  then run only jobs signed by it, and job events count only with the per-job MAC it implies.
+--job-previous-signing-keys: the keys of a rotation in progress; jobs they signed still run
+  and report until none is left.
 --nats-replicas: copies JetStream keeps of visionq's streams; auto (default) = 3 on a NATS
   cluster of 3 or more servers, else 1; a change is applied to existing streams on start.
 env: VISIONQ_NATS_URL, VISIONQ_NATS_REPLICAS, VISIONQ_JOB_SIGNING_KEY, POD_NAME, POD_NAMESPACE, KUBECONFIG
@@ -53,7 +55,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'queue-sweep-seconds': { type: 'string' },
         'max-waiting-per-namespace': { type: 'string' },
         'job-signing-key': { type: 'string' },
-        'job-previous-public-keys': { type: 'string' },
+        'job-previous-signing-keys': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -136,14 +138,26 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const previousKeys = (str('job-previous-public-keys') ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const previousJobSigners: JobSigner[] = [];
+  for (const file of (str('job-previous-signing-keys') ?? '').split(',').map((k) => k.trim()).filter(Boolean)) {
+    try {
+      previousJobSigners.push(new JobSigner(await readFile(file)));
+    } catch (err) {
+      process.stderr.write(`visionq controller: --job-previous-signing-keys ${file}: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
+  if (previousJobSigners.length > 0 && !jobSigner) {
+    process.stderr.write('visionq controller: --job-previous-signing-keys needs --job-signing-key (the current key)\n');
+    return 2;
+  }
   const agentImage = str('agent-image');
   const agentInstallPath = DEFAULT_CONTROLLER_SETTINGS.agentInstallPath;
   const settings: Partial<ControllerSettings> = {
     natsUrlForWorkers: str('nats-url-for-workers') ?? natsUrl,
     ...(agentImage ? { agentImage } : {}),
     ...(maxWaitingPerNamespace !== undefined ? { maxWaitingPerNamespace } : {}),
-    ...(jobSigner ? { jobSigner, previousJobPublicKeys: previousKeys } : {}),
+    ...(jobSigner ? { jobSigner, previousJobSigners } : {}),
     agentCommand: str('agent-command')?.split(' ').filter(Boolean) ?? [`${agentInstallPath}/visionq`, 'agent'],
     ...(process.env.VISIONQ_WORKER_NATS_CREDS_SECRET ? { workerNatsCredsSecret: process.env.VISIONQ_WORKER_NATS_CREDS_SECRET } : {}),
     ...(process.env.VISIONQ_WORKER_NATS_USER_SECRET ? { workerNatsUserSecret: process.env.VISIONQ_WORKER_NATS_USER_SECRET } : {}),

@@ -101,7 +101,7 @@ export function createControllerMetrics(opts: { defaultMetrics?: boolean } = {})
     }),
     jobEventsApplied: new Counter({
       name: 'visionq_job_events_total',
-      help: 'Job events read from VISIONQ_EVENTS, by type and outcome (applied, ignored, error)',
+      help: 'Job events read from VISIONQ_EVENTS, by type and outcome (applied, ignored, error, rejected: status refused by the API, forged: no valid MAC)',
       labelNames: ['type', 'outcome'],
       registers: r,
     }),

@@ -16,9 +16,9 @@ import { workerUserName } from '../../queue/nats-permissions.js';
 export interface WorkerPodSettings {
   /** NATS URL as the worker pods reach it (may differ from the controller's own). */
   natsUrlForWorkers: string;
-  /** Its public key (and previousJobPublicKeys) go to the agents, which then run only signed jobs. */
+  /** Its public key (and the previous signers') go to the agents, which then run only signed jobs. */
   jobSigner?: Pick<JobSigner, 'publicKey'>;
-  previousJobPublicKeys?: string[];
+  previousJobSigners?: Pick<JobSigner, 'publicKey'>[];
   /** Without agentImage (the sandbox): how a worker process runs the agent, e.g. [node, <repo>/dist/cli/main.js, 'agent']. */
   agentCommand?: string[];
   /** Real cluster: the visionq image whose /opt/visionq-agent the init container copies; takes precedence. */
@@ -128,7 +128,7 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
     '--node', '$(NODE_NAME)',
     '--slots', String(eff.slotsPerWorker),
     '--ack-wait-seconds', String(eff.ackWaitSeconds),
-    ...(settings.jobSigner ? ['--job-public-keys', [settings.jobSigner.publicKey, ...(settings.previousJobPublicKeys ?? [])].join(',')] : []),
+    ...(settings.jobSigner ? ['--job-public-keys', [settings.jobSigner.publicKey, ...(settings.previousJobSigners ?? []).map((s) => s.publicKey)].join(',')] : []),
     ...(eff.permanentExitCodes.length > 0 ? ['--permanent-exit-codes', eff.permanentExitCodes.join(',')] : []),
     // On SIGTERM the agent lets running jobs finish only while the kubelet would not SIGKILL it
     // first; what cannot finish in time is re-queued at once (a disruption, not a failure).

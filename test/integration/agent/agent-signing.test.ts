@@ -8,8 +8,10 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeJobMessage, JobMessage } from '../../../src/queue/job-message.js';
+import { EventAuthenticator } from '../../../src/queue/event-mac.js';
+import { safeDecodeJobEvent } from '../../../src/queue/job-events.js';
 import { JobSigner } from '../../../src/queue/job-signature.js';
-import { jobSubject } from '../../../src/queue/subjects.js';
+import { EVENTS_STREAM, jobSubject } from '../../../src/queue/subjects.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { AgentHarness, sh } from './harness.js';
 
@@ -28,11 +30,23 @@ describe('agent runs only signed jobs', () => {
   it('runs a signed job, refuses unsigned and forged ones without running them, and goes on', async () => {
     await h.pool('signed');
     const marker = (n: string) => join(h.tmp, `ran-${n}`);
-    await h.startAgent('signed', { command: sh('touch "$MARKER_DIR/ran-$VISIONQ_JOB_NAME"'), jobPublicKeys: [signer.publicKey], baseEnv: { PATH: process.env.PATH, PIDS_FILE: h.pidsFile, MARKER_DIR: h.tmp } });
+    await h.startAgent('signed', { command: sh('cp "$VISIONQ_JOB_FILE" "$MARKER_DIR/ran-$VISIONQ_JOB_NAME"'), jobPublicKeys: [signer.publicKey], baseEnv: { PATH: process.env.PATH, PIDS_FILE: h.pidsFile, MARKER_DIR: h.tmp } });
 
     const ok = await h.publish('signed', { name: 'good' }, { signer });
     await h.waitEvent(ok.uid, (e) => e.type === 'succeeded');
     expect(await exists(marker('good'))).toBe(true);
+    // The job's event key stays with the agent: the algorithm's job file has none.
+    expect(await readFile(marker('good'), 'utf8')).not.toContain('eventKey');
+    // Every event of the job carries a MAC the controller's key verifies.
+    const auth = new EventAuthenticator([signer]);
+    const last = (await h.jsm.streams.info(EVENTS_STREAM)).state.last_seq;
+    const macs: boolean[] = [];
+    for (let seq = 1; seq <= last; seq++) {
+      const m = await h.jsm.streams.getMessage(EVENTS_STREAM, { seq }).catch(() => null);
+      if (m && safeDecodeJobEvent(m.data)?.jobUid === ok.uid) macs.push(auth.verify(ok.uid, m.data, m.header));
+    }
+    expect(macs.length).toBeGreaterThanOrEqual(2);
+    expect(macs.every(Boolean)).toBe(true);
 
     await h.publish('signed', { name: 'unsigned' });
     await h.publish('signed', { name: 'forged' }, { signer: forger });
