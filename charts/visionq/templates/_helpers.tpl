@@ -196,10 +196,10 @@ with renderAuthorization()). Input: dict namespace, pool. Output: JSON.
 {{- end }}
 
 {{/*
-Whether the bundled nats chart's values still carry the natsAuth wiring of
-values.yaml (include directive, Secret volume and mount): "true" or "".
+Which parts of the natsAuth wiring of values.yaml the bundled nats chart's
+values still carry: JSON {include, mount, volume} (booleans).
 */}}
-{{- define "visionq.natsAuthWired" -}}
+{{- define "visionq.natsAuthWiring" -}}
 {{- $n := .Values.nats }}
 {{- $include := get ((($n.config | default dict).merge) | default dict) (include "visionq.natsAuthIncludeKey" .) }}
 {{- $mount := false }}
@@ -210,5 +210,5 @@ values.yaml (include directive, Secret volume and mount): "true" or "".
 {{- range (($n.podTemplate | default dict).patch | default list) }}
 {{- if and (eq (toString .op) "add") (eq (toString .path) "/spec/volumes/-") .value (eq (toString .value.name) (include "visionq.natsAuthVolume" .)) }}{{ $volume = true }}{{ end }}
 {{- end }}
-{{- if and (eq (toString $include) (include "visionq.natsAuthIncludePath" .)) $mount $volume }}true{{ end }}
+{{- toJson (dict "include" (eq (toString $include) (include "visionq.natsAuthIncludePath" .)) "mount" $mount "volume" $volume) }}
 {{- end }}

@@ -308,8 +308,17 @@ describe('natsAuth: helm lint and rejected values', () => {
     expect(r.stderr).toMatch(message);
   });
 
-  it('the removed wiring is accepted while natsAuth is off', async () => {
-    const objs = await helm.render({ set: { 'nats.container.patch': [] } });
+  it.each([
+    ['the mount', { 'nats.container.patch': [] }],
+    ['the volume', { 'nats.podTemplate.patch': [{ op: 'add', path: '/spec/volumes/-', value: { name: 'scratch', emptyDir: {} } }] }],
+  ])('natsAuth off: rejects the include without %s (nats-server would not start)', async (_name, set) => {
+    const r = await helm.template({ set });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/includes \.\.\/nats-auth\/auth\.conf but nats\.container\.patch or nats\.podTemplate\.patch no longer mount it/);
+  });
+
+  it('natsAuth off: the wiring removed as a whole is accepted', async () => {
+    const objs = await helm.render({ set: { 'nats.config.merge': { 'visionq-auth$include': null }, 'nats.container.patch': [], 'nats.podTemplate.patch': [] } });
     expect(Object.keys(authSecret(objs))).toEqual(['auth.conf']);
   });
 });
