@@ -297,6 +297,7 @@ describe('natsAuth: helm lint and rejected values', () => {
     ['the bundled NATS without the include', { ...ENABLED, 'nats.config.merge': { 'visionq-auth$include': null } }, /needs the natsAuth wiring/],
     ['the bundled NATS without the mount', { ...ENABLED, 'nats.container.patch': [] }, /needs the natsAuth wiring/],
     ['the bundled NATS without the volume', { ...ENABLED, 'nats.podTemplate.patch': [] }, /needs the natsAuth wiring/],
+    ['the worker Secret named like the main one', { ...ENABLED, 'natsAuth.workerSecretName': 'visionq-nats-auth' }, /natsAuth\.workerSecretName must differ from visionq-nats-auth/],
     ['a second authorization block', { ...ENABLED, 'nats.config.merge.authorization': { token: 'x' } }, /nats\.config\.merge\.authorization are exclusive/],
     ['a pool name that is no Kubernetes name (schema)', { 'natsAuth.enabled': true, 'natsAuth.pools': [{ namespace: 'team-a', name: 'A100' }] }, /name/],
     ['an unknown pool key (schema)', { 'natsAuth.enabled': true, 'natsAuth.pools': [{ ...POOLS[0], pool: 'x' }] }, /pool/],
