@@ -113,3 +113,102 @@ to the controller's auto-detection from the server's cluster info.
 {{- if and $c.enabled (ge (int ($c.replicas | default 1)) 3) }}3{{ else }}1{{ end }}
 {{- else }}auto{{- end }}
 {{- end }}
+
+{{/*
+Secret with the NATS `authorization` block (key auth.conf) and every natsAuth
+password. A fixed rule on the release name only: the bundled nats chart mounts
+it through a `$tplYaml` value in its own context, where this chart's values
+(nameOverride, ...) are not visible.
+*/}}
+{{- define "visionq.natsAuthSecretName" -}}
+{{- printf "%s-nats-auth" .Release.Name }}
+{{- end }}
+{{- define "visionq.natsAuthIncludeKey" -}}visionq-auth$include{{- end }}
+{{- define "visionq.natsAuthIncludePath" -}}../nats-auth/auth.conf{{- end }}
+{{- define "visionq.natsAuthVolume" -}}visionq-nats-auth{{- end }}
+{{- define "visionq.natsAuthMountPath" -}}/etc/nats-auth{{- end }}
+
+{{/* One name as a NATS subject token, as subjectToken() in src/queue/subjects.ts. */}}
+{{- define "visionq.subjectToken" -}}
+{{- regexReplaceAll "[\\s*>]" (. | replace "." "~") "_" }}
+{{- end }}
+
+{{/* ["a", "b"]: a NATS config list of quoted strings. */}}
+{{- define "visionq.natsConfList" -}}
+{{- $q := list }}
+{{- range . }}{{ $q = append $q (quote .) }}{{ end }}
+{{- printf "[%s]" (join ", " $q) }}
+{{- end }}
+
+{{/*
+Permissions of a pool's workers: the same lists as workerPermissions() in
+src/queue/nats-permissions.ts (a unit test compares the rendered auth.conf
+with renderAuthorization()). Input: dict namespace, pool. Output: JSON.
+*/}}
+{{- define "visionq.natsWorkerPermissions" -}}
+{{- $ns := include "visionq.subjectToken" .namespace }}
+{{- $pool := include "visionq.subjectToken" .pool }}
+{{- $durable := printf "visionq_%s_%s" $ns $pool }}
+{{- $kv := "KV_VISIONQ_ATTEMPTS" }}
+{{- $publishAllow := list
+  "$JS.API.INFO"
+  (printf "$JS.API.CONSUMER.INFO.VISIONQ_JOBS.%s" $durable)
+  (printf "$JS.API.CONSUMER.MSG.NEXT.VISIONQ_JOBS.%s" $durable)
+  (printf "$JS.ACK.VISIONQ_JOBS.%s.>" $durable)
+  (printf "$JS.API.STREAM.INFO.%s" $kv)
+  (printf "$JS.API.STREAM.MSG.GET.%s" $kv)
+  (printf "$JS.API.DIRECT.GET.%s.>" $kv)
+  (printf "$JS.API.DIRECT.GET.%s" $kv)
+  "$KV.VISIONQ_ATTEMPTS.>"
+  (printf "visionq.events.%s.>" $ns) }}
+{{- $publishDeny := list
+  "visionq.jobs.>"
+  "$JS.API.STREAM.CREATE.>"
+  "$JS.API.STREAM.UPDATE.>"
+  "$JS.API.STREAM.DELETE.>"
+  "$JS.API.STREAM.PURGE.>"
+  "$JS.API.STREAM.MSG.DELETE.>"
+  "$JS.API.CONSUMER.CREATE.>"
+  "$JS.API.CONSUMER.DURABLE.CREATE.>"
+  "$JS.API.CONSUMER.DELETE.>" }}
+{{- $subscribeAllow := list (printf "_INBOX_visionq.%s.%s.>" $ns $pool) (printf "visionq.control.%s.*.*" $ns) }}
+{{- $subscribeDeny := list "visionq.jobs.>" "_INBOX.>" }}
+{{- toJson (dict "publish" (dict "allow" $publishAllow "deny" $publishDeny) "subscribe" (dict "allow" $subscribeAllow "deny" $subscribeDeny) "allowResponses" true) }}
+{{- end }}
+
+{{/* controllerPermissions(): everything. */}}
+{{- define "visionq.natsControllerPermissions" -}}
+{{- toJson (dict "publish" (dict "allow" (list ">") "deny" (list)) "subscribe" (dict "allow" (list ">") "deny" (list)) "allowResponses" false) }}
+{{- end }}
+
+{{/* One entry of `users = [...]`, laid out as renderAuthorization() does. Input: dict user, password, permissions (JSON). */}}
+{{- define "visionq.natsConfUser" -}}
+{{- $p := .permissions | fromJson }}
+{{- printf "    { user = %s, password = %s, permissions = {\n" (quote .user) (quote .password) }}
+{{- range $name := list "publish" "subscribe" }}
+{{- $s := get $p $name }}
+{{- printf "      %s = { allow = %s" $name (include "visionq.natsConfList" $s.allow) }}
+{{- if $s.deny }}{{ printf ", deny = %s" (include "visionq.natsConfList" $s.deny) }}{{ end }}
+{{- printf " }\n" }}
+{{- end }}
+{{- if $p.allowResponses }}{{ printf "      allow_responses = true\n" }}{{ end }}
+{{- printf "    } }" }}
+{{- end }}
+
+{{/*
+Which parts of the natsAuth wiring of values.yaml the bundled nats chart's
+values still carry: JSON {include, mount, volume} (booleans).
+*/}}
+{{- define "visionq.natsAuthWiring" -}}
+{{- $n := .Values.nats }}
+{{- $include := get ((($n.config | default dict).merge) | default dict) (include "visionq.natsAuthIncludeKey" .) }}
+{{- $mount := false }}
+{{- range (($n.container | default dict).patch | default list) }}
+{{- if and (eq (toString .op) "add") (eq (toString .path) "/volumeMounts/-") .value (eq (toString .value.name) (include "visionq.natsAuthVolume" .)) (eq (toString .value.mountPath) (include "visionq.natsAuthMountPath" .)) }}{{ $mount = true }}{{ end }}
+{{- end }}
+{{- $volume := false }}
+{{- range (($n.podTemplate | default dict).patch | default list) }}
+{{- if and (eq (toString .op) "add") (eq (toString .path) "/spec/volumes/-") .value (eq (toString .value.name) (include "visionq.natsAuthVolume" .)) }}{{ $volume = true }}{{ end }}
+{{- end }}
+{{- toJson (dict "include" (eq (toString $include) (include "visionq.natsAuthIncludePath" .)) "mount" $mount "volume" $volume) }}
+{{- end }}

@@ -203,3 +203,51 @@ describe('helm install into the sandbox', () => {
     expect(crds.items.map((c) => c.metadata!.name)).toEqual(expect.arrayContaining(['visionjobs.visionq.dev', 'workerpools.visionq.dev']));
   });
 });
+
+describe('helm install with natsAuth', () => {
+  const AUTH_RELEASE = 'vqauth';
+
+  async function secretData(namespace: string, name: string): Promise<Record<string, string>> {
+    const s = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace, name });
+    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  }
+
+  it('keeps every password across upgrades (lookup of the installed Secret) and gives a new pool its own', async () => {
+    const set = {
+      'nats.enabled': false,
+      'nats.external.url': nats.url,
+      // The first release's worker accounts may still be there; this case is about Secrets.
+      'workerServiceAccount.create': false,
+      'natsAuth.enabled': true,
+      'natsAuth.pools': [{ namespace: 'vision', name: 'a100' }],
+    };
+    // Runs also on its own (-t): the pool namespace may not exist yet.
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'vision' } } }).catch(() => undefined);
+    const install = await helm.run(
+      helmArgs(['install', AUTH_RELEASE, helm.chartDir, '--create-namespace', '--disable-openapi-validation', '--skip-crds'], set),
+    );
+    expect(install.code, install.stderr).toBe(0);
+    const before = await secretData(NS, `${AUTH_RELEASE}-nats-auth`);
+    expect(before['controller-password']).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect((await secretData('vision', 'visionq-worker-nats')).a100).toBe(before['worker.vision.a100']);
+
+    const upgrade = await helm.run(
+      helmArgs(['upgrade', AUTH_RELEASE, helm.chartDir, '--disable-openapi-validation', '--reuse-values', '--force'], {
+        'natsAuth.pools': [{ namespace: 'vision', name: 'a100' }, { namespace: 'vision', name: 't4' }],
+      }),
+    );
+    expect(upgrade.code, upgrade.stderr).toBe(0);
+    const after = await secretData(NS, `${AUTH_RELEASE}-nats-auth`);
+    expect(after['controller-password']).toBe(before['controller-password']);
+    expect(after['worker.vision.a100']).toBe(before['worker.vision.a100']);
+    expect(after['worker.vision.t4']).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(after['worker.vision.t4']).not.toBe(after['worker.vision.a100']);
+    expect(after['auth.conf']).toContain(`password = "${before['controller-password']}"`);
+    expect(after['auth.conf']).toContain('"visionq-worker.vision.t4"');
+    expect(await secretData('vision', 'visionq-worker-nats')).toEqual({ a100: before['worker.vision.a100'], t4: after['worker.vision.t4'] });
+
+    const uninstall = await helm.run(helmArgs(['uninstall', AUTH_RELEASE]));
+    expect(uninstall.code, uninstall.stderr).toBe(0);
+    await expect(secretData('vision', 'visionq-worker-nats')).rejects.toThrow();
+  });
+});

@@ -39,7 +39,10 @@ export const CONTROLLER_FLAGS: Record<string, boolean> = {
   '--nats-replicas': true,
   // Added by the least-privilege issue (docs/architecture.md, "Threat model").
   '--job-signing-key': true,
-  '--job-previous-public-keys': true,
+  // Key rotation: files of the previous signing keys (jobSigning.previousSecretNames).
+  '--job-previous-signing-keys': true,
+  // NATS static user of the controller (natsAuth); the password only in env VISIONQ_NATS_PASSWORD.
+  '--nats-user': true,
 };
 
 /** Parses `controller --flag value --switch ...` strictly against the CLI; throws on anything else. */

@@ -57,6 +57,19 @@ const COMBINATIONS: Record<string, TemplateOptions> = {
   'single replica without leader election': {
     set: { replicaCount: 1, 'controller.leaderElection.enabled': false },
   },
+  'NATS static users (natsAuth) with the bundled NATS': {
+    set: { 'natsAuth.enabled': true, 'natsAuth.pools': [{ namespace: 'team-a', name: 'a100' }, { namespace: 'visionq', name: 'cpu' }] },
+  },
+  'NATS static users (natsAuth) with an external NATS and job-key rotation': {
+    set: {
+      'nats.enabled': false,
+      'nats.external.url': 'nats://nats.messaging.svc:4222',
+      'natsAuth.enabled': true,
+      'natsAuth.pools': [{ namespace: 'team-a', name: 'a100' }],
+      'jobSigning.secretName': 'visionq-job-key',
+      'jobSigning.previousSecretNames': ['visionq-job-key-2025'],
+    },
+  },
 };
 
 /** Checks every rendering must pass. */
@@ -64,11 +77,12 @@ function checkCommon(objs: K8sObject[], namespace: string): void {
   for (const o of objs) {
     expect.soft(schemas.validate(o), `${o.kind}/${o.metadata.name}`).toEqual([]);
   }
-  // Everything namespaced lands in the release namespace, except the worker accounts.
+  // Everything namespaced lands in the release namespace, except the worker accounts and
+  // the worker pods' NATS password Secrets (natsAuth), which live in the pools' namespaces.
   for (const o of objs) {
     if (['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(o.kind)) {
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBeUndefined();
-    } else if (!(o.kind === 'ServiceAccount' && o.metadata.labels?.['app.kubernetes.io/component'] === 'worker')) {
+    } else if (!(['ServiceAccount', 'Secret'].includes(o.kind) && o.metadata.labels?.['app.kubernetes.io/component'] === 'worker')) {
       expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(namespace);
     }
   }
@@ -160,7 +174,8 @@ describe('helm template', () => {
     const objs = await helm.render();
     const kinds = objs.map((o) => o.kind).sort();
     expect(kinds).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
+      // The Secret: the bundled NATS includes its auth.conf (a comment while natsAuth is off).
+      ['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'Service', 'ServiceAccount', 'ServiceAccount'].sort(),
     );
     const dep = controllerDeployment(objs);
     expect(dep.spec?.replicas).toBe(2);
@@ -173,6 +188,7 @@ describe('helm template', () => {
     expect(flags.get('--log-level')).toBe('info');
     expect(flags.has('--nats-creds')).toBe(false);
     expect(flags.has('--nats-tls-ca')).toBe(false);
+    expect(flags.has('--nats-user')).toBe(false);
 
     // Image: the chart's appVersion; the agent is copied out of the same image.
     const image = pod.containers[0]!.image!;
@@ -254,14 +270,30 @@ describe('helm template', () => {
     expect(flags.get('--nats-replicas')).toBe(want);
   });
 
-  it('job signing: the key Secret is mounted read-only and passed with the previous public keys', async () => {
-    const objs = await helm.render({ set: { 'jobSigning.secretName': 'visionq-job-key', 'jobSigning.previousPublicKeys': ['MCowBQYDK2VwAyEAold', 'MCowBQYDK2VwAyEAolder'] } });
+  it('job signing: the key Secret and the previous keys\' Secrets are mounted read-only and passed as files', async () => {
+    const objs = await helm.render({
+      set: { 'jobSigning.secretName': 'visionq-job-key', 'jobSigning.previousSecretNames': ['visionq-job-key-2025', 'visionq-job-key-2024'] },
+    });
     const pod = controllerPodSpec(objs);
-    const flags = parseControllerArgs(pod.containers[0]!.args!);
+    const c = pod.containers[0]!;
+    const flags = parseControllerArgs(c.args!);
     expect(flags.get('--job-signing-key')).toBe('/etc/visionq/job-signing/job-signing-key.pem');
-    expect(flags.get('--job-previous-public-keys')).toBe('MCowBQYDK2VwAyEAold,MCowBQYDK2VwAyEAolder');
-    expect(pod.volumes!.find((v) => v.name === 'job-signing')?.secret?.secretName).toBe('visionq-job-key');
-    expect(pod.containers[0]!.volumeMounts!.find((m) => m.name === 'job-signing')).toMatchObject({ mountPath: '/etc/visionq/job-signing', readOnly: true });
+    expect(flags.get('--job-previous-signing-keys')).toBe(
+      '/etc/visionq/job-signing-previous/0/job-signing-key.pem,/etc/visionq/job-signing-previous/1/job-signing-key.pem',
+    );
+    // Every file resolves to the key of the Secret in the same place of the list.
+    const files = [flags.get('--job-signing-key') as string, ...(flags.get('--job-previous-signing-keys') as string).split(',')];
+    const secrets = files.map((file) => {
+      const mount = c.volumeMounts!.find((m) => file === `${m.mountPath}/job-signing-key.pem`);
+      expect(mount, file).toMatchObject({ readOnly: true });
+      const secret = pod.volumes!.find((v) => v.name === mount!.name)!.secret!;
+      expect(secret.items).toEqual([{ key: 'job-signing-key.pem', path: 'job-signing-key.pem' }]);
+      return secret.secretName;
+    });
+    expect(secrets).toEqual(['visionq-job-key', 'visionq-job-key-2025', 'visionq-job-key-2024']);
+
+    const current = parseControllerArgs(controllerPodSpec(await helm.render({ set: { 'jobSigning.secretName': 'visionq-job-key' } })).containers[0]!.args!);
+    expect(current.has('--job-previous-signing-keys')).toBe(false);
     const unsigned = parseControllerArgs(controllerPodSpec(await helm.render()).containers[0]!.args!);
     expect(unsigned.has('--job-signing-key')).toBe(false);
   });
@@ -320,6 +352,14 @@ describe('values that must be rejected', () => {
     ['stream replicas out of range (schema)', { set: { 'nats.streamReplicas': 7 } }, /streamReplicas/],
     ['stream replicas not a count (schema)', { set: { 'nats.streamReplicas': 'three' } }, /streamReplicas/],
     ['two replicas without leader election', { set: { 'controller.leaderElection.enabled': false } }, /leaderElection/],
+    ['previous signing keys without a current one', { set: { 'jobSigning.previousSecretNames': ['old-key'] } }, /jobSigning\.previousSecretNames needs jobSigning\.secretName/],
+    [
+      'the current signing key among the previous ones',
+      { set: { 'jobSigning.secretName': 'k', 'jobSigning.previousSecretNames': ['k'] } },
+      /must not list jobSigning\.secretName/,
+    ],
+    ['previous signing keys as public keys (schema: Secret names)', { set: { 'jobSigning.secretName': 'k', 'jobSigning.previousSecretNames': ['MCowBQYDK2VwAyEA+old='] } }, /previousSecretNames/],
+    ['the removed previousPublicKeys (schema: additionalProperties)', { set: { 'jobSigning.previousPublicKeys': ['MCowBQYDK2VwAyEAold'] } }, /previousPublicKeys/],
     ['ServiceMonitor without the metrics Service', { set: { 'metrics.serviceMonitor.enabled': true, 'metrics.service.enabled': false } }, /metrics\.service\.enabled/],
   ];
   it.each(rejects)('%s', async (_name, opts, message) => {

@@ -83,6 +83,21 @@ export class HelmSandbox {
     return parseManifests(r.stdout);
   }
 
+  /** Writes a file into the staged chart (e.g. a probe template); the repository's chart is untouched. */
+  addChartFile(relPath: string, content: string): void {
+    const file = join(this.chartDir, relPath);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, content);
+  }
+
+  /** `helm lint --strict` with the same value options as template(). */
+  async lint(opts: TemplateOptions = {}): Promise<HelmResult> {
+    const args = ['lint', this.chartDir, '--strict', '--namespace', opts.namespace ?? 'visionq'];
+    for (const [k, v] of Object.entries(opts.set ?? {})) args.push('--set-json', `${k}=${JSON.stringify(v)}`);
+    for (const s of opts.rawSet ?? []) args.push('--set', s);
+    return this.run(args);
+  }
+
   writeValues(name: string, values: unknown): string {
     const file = join(this.root, name);
     writeFileSync(file, yaml.dump(values));
