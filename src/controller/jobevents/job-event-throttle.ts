@@ -62,12 +62,15 @@ export class JobEventThrottle {
     return false;
   }
 
-  /** Records a write that carried progress and/or a heartbeat time. */
+  /** Records a status write (each carries the newest heartbeat time). */
   wrote(key: string, kind: 'progress' | 'heartbeat' | 'transition'): void {
     const e = this.entry(key);
     const now = this.now();
     e.lastHeartbeat = now;
-    if (kind === 'progress') e.lastProgress = now;
+    // A transition's write is fresh status too: the first progress after it waits for the
+    // window like any other, so a short job's progress is usually dropped by its own end
+    // (forget) instead of costing an API write between Running and Succeeded.
+    if (kind !== 'heartbeat') e.lastProgress = now;
   }
 
   forget(key: string): void {

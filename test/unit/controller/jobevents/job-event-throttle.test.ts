@@ -73,4 +73,22 @@ describe('JobEventThrottle', () => {
     th.forget('a');
     expect(th.size).toBe(1);
   });
+
+  it('holds the first progress after a transition for a window, and drops it when the job ends first', () => {
+    const time = fakeTime();
+    const flushed: number[] = [];
+    const th = new JobEventThrottle((_k, ev) => flushed.push(ev.type === 'progress' ? ev.percent : -1), { progressMs: 2000, ...time });
+    th.wrote('a', 'transition'); // Running
+    time.advance(100);
+    expect(th.admit('a', progress(25))).toBe(false);
+    time.advance(300);
+    th.forget('a'); // Succeeded: the transition carries the final status
+    time.advance(5000);
+    expect(flushed).toEqual([]);
+    // A long job gets its progress once the window after Running ends.
+    th.wrote('b', 'transition');
+    expect(th.admit('b', progress(10))).toBe(false);
+    time.advance(2000);
+    expect(flushed).toEqual([10]);
+  });
 });
