@@ -136,7 +136,8 @@ interface Snapshot {
 function snapshot(controllerPid: number, h: Harness): Snapshot {
   let agents = 0;
   let algorithm = 0;
-  for (const pid of pidsMatching('dist/agent/main.js')) {
+  // The controller's own command line names the agent bundle too (--agent-command).
+  for (const pid of pidsMatching('dist/agent/main.js').filter((p) => p !== controllerPid)) {
     const c = procCpu(pid);
     if (!c) continue;
     agents += c.self;
