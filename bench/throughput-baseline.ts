@@ -20,6 +20,9 @@ import type { VisionJobObject } from '../src/controller/manager/context-types.js
 import { waitFor } from '../test/helpers/wait-for.js';
 import { writeResult } from './controller-bench-util.js';
 import { pidsMatching, procCpu } from './proc-cpu-util.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connectNats } from '../src/queue/connect.js';
+import { EVENTS_STREAM } from '../src/queue/subjects.js';
 
 const jobs = Number(process.env.BENCH_JOBS ?? 1000);
 const duration = Number(process.env.BENCH_DURATION ?? 0.5);
@@ -67,6 +70,10 @@ async function barePool(algorithm: Algorithm): Promise<BareRun> {
 interface VisionqRun {
   makespanMs: number;
   cpuSecondsPerJob: Record<string, number>;
+  /** API requests per job by verb and resource (watches left out), from the sandbox API server. */
+  apiRequestsPerJob: Record<string, number>;
+  /** Job events stored per job (each is a publish with an ack). */
+  eventsPerJob: number;
   attemptsAboveOne: number;
 }
 
@@ -92,6 +99,10 @@ async function visionq(algorithm: Algorithm): Promise<VisionqRun> {
     // Warm workers first: the bench measures job throughput, not pod start-up.
     await waitFor(async () => ((await readyWorkers(h, `tput-${algorithm}`)) >= workers ? true : undefined), { timeoutMs: 120_000, intervalMs: 200, message: 'warm workers' });
     const cpuStart = snapshot(controller.pid!, h);
+    const api0 = h.sandbox.api!.requestCounts();
+    const nats = await connectNats({ servers: h.sandbox.natsUrl, name: 'bench-counts' });
+    const jsm = await jetstreamManager(nats);
+    const events0 = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
     const names = Array.from({ length: jobs }, (_, i) => `${algorithm}-${i}`);
     const t0 = Date.now();
     let next = 0;
@@ -101,6 +112,14 @@ async function visionq(algorithm: Algorithm): Promise<VisionqRun> {
     const finished = await waitAll(h, names, 'Succeeded', 60 * 60_000);
     const makespanMs = Math.max(...names.map((n) => done.get(n) ?? Date.now())) - t0;
     const cpuEnd = snapshot(controller.pid!, h);
+    const api1 = h.sandbox.api!.requestCounts();
+    const apiRequestsPerJob: Record<string, number> = {};
+    for (const [k, v] of Object.entries(api1)) {
+      const per = round((v - (api0[k] ?? 0)) / jobs, 2);
+      if (!k.startsWith('watch') && per >= 0.01) apiRequestsPerJob[k] = per;
+    }
+    const eventsPerJob = round(((await jsm.streams.info(EVENTS_STREAM)).state.last_seq - events0) / jobs, 2);
+    await nats.close();
     const perJob: Record<string, number> = {};
     for (const k of Object.keys(cpuEnd) as Array<keyof Snapshot>) perJob[k] = round((cpuEnd[k] - cpuStart[k]) / jobs, 4);
     perJob.total = round(Object.values(perJob).reduce((s, v) => s + v, 0), 4);
@@ -109,7 +128,7 @@ async function visionq(algorithm: Algorithm): Promise<VisionqRun> {
     const exited = new Promise((r) => controller.once('exit', r));
     controller.kill('SIGTERM');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    return { makespanMs, cpuSecondsPerJob: perJob, attemptsAboveOne: attempts - jobs };
+    return { makespanMs, cpuSecondsPerJob: perJob, apiRequestsPerJob, eventsPerJob, attemptsAboveOne: attempts - jobs };
   } finally {
     await h.stop();
   }
@@ -179,6 +198,8 @@ const result = {
     visionqOverBare: ratio(vqNode.makespanMs, bareLimit),
     bareCpuSecondsPerJob: bareBefore.cpuSecondsPerJob,
     visionqCpuSecondsPerJob: vqNode.cpuSecondsPerJob,
+    apiRequestsPerJob: vqNode.apiRequestsPerJob,
+    eventsPerJob: vqNode.eventsPerJob,
     attemptsAboveOne: vqNode.attemptsAboveOne,
   },
   shell: {
@@ -188,6 +209,8 @@ const result = {
     visionqOverSleepIdeal: ratio(vqShell.makespanMs, sleepIdeal),
     visionqOverBare: ratio(vqShell.makespanMs, bareShell.makespanMs),
     visionqCpuSecondsPerJob: vqShell.cpuSecondsPerJob,
+    apiRequestsPerJob: vqShell.apiRequestsPerJob,
+    eventsPerJob: vqShell.eventsPerJob,
     attemptsAboveOne: vqShell.attemptsAboveOne,
   },
 };
@@ -198,4 +221,6 @@ console.table({
 });
 console.log('CPU seconds per job by component');
 console.table({ 'node algorithm': vqNode.cpuSecondsPerJob, 'shell sleep': vqShell.cpuSecondsPerJob, 'bare pool (node)': { algorithm: bareBefore.cpuSecondsPerJob } });
+console.log('API requests per job (sandbox API server; watches left out) and job events per job');
+console.table({ 'node algorithm': { ...vqNode.apiRequestsPerJob, events: vqNode.eventsPerJob }, 'shell sleep': { ...vqShell.apiRequestsPerJob, events: vqShell.eventsPerJob } });
 console.log('written', await writeResult('throughput-baseline', { result }));

@@ -38,6 +38,11 @@ export interface ApiServerHandle {
   url: string;
   port: number;
   faults: FaultSwitches;
+  /**
+   * Requests served so far by `<verb> <resource>[/<subresource>]`, and refused ones also under
+   * `... <code>` (what a benchmark counts per job).
+   */
+  requestCounts(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -73,6 +78,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const faults = new FaultState(() => watches.dropAll(), () => store.compact());
   const ctx: RestContext = { registry, service, watches, faults, clock, podLogDir: opts.podLogDir };
   const minor = opts.kubernetesMinor ?? 30;
+  const counts = new Map<string, number>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://sandbox');
@@ -88,7 +94,14 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       }
     }
     const rpath = parseResourcePath(pathname, registry);
-    const decision = faults.decide(pathname, verbOf(method, rpath, q), method, raw);
+    const verb = verbOf(method, rpath, q);
+    const counted = rpath ? `${verb} ${rpath.plural}${rpath.subresource ? `/${rpath.subresource}` : ''}` : verb;
+    counts.set(counted, (counts.get(counted) ?? 0) + 1);
+    // Refused ones again under their code: a 409 is a write that has to be made twice.
+    res.once('finish', () => {
+      if (res.statusCode >= 400) counts.set(`${counted} ${res.statusCode}`, (counts.get(`${counted} ${res.statusCode}`) ?? 0) + 1);
+    });
+    const decision = faults.decide(pathname, verb, method, raw);
     if (decision.latencyMs > 0) await new Promise((r) => setTimeout(r, decision.latencyMs));
     if (decision.fail) {
       const { status, retryAfterSeconds } = decision.fail;
@@ -160,6 +173,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     url: `http://${host}:${port}`,
     port,
     faults,
+    requestCounts: () => Object.fromEntries(counts),
     close: async () => {
       gc.stop();
       namespaces.stop();
