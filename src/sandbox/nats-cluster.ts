@@ -55,7 +55,8 @@ interface NodeSlot {
   clientPort: number;
   clusterPort: number;
   storeDir: string;
-  configFile: string | undefined;
+  /** The node's own config file, written by start() (with includeConfig). */
+  config?: { file: string; text: string };
   proc: NatsServerProcess;
 }
 
@@ -93,11 +94,21 @@ export class NatsCluster {
     const slots = ports.map((p, i): NodeSlot => {
       const name = `${prefix}${i}`;
       const storeDir = join(opts.baseDir, name);
-      const extraArgs = ['-n', name, '--cluster_name', opts.clusterName ?? 'visionq', '--cluster', `nats://${host}:${p.cluster}`];
+      const clusterName = opts.clusterName ?? 'visionq';
+      if (opts.includeConfig) {
+        // A node config of its own: nats-server 2.9 refuses to reload when the server name or
+        // cluster came from flags ("not supported for ServerName"), so everything goes in the file.
+        const configFile = join(opts.baseDir, `${name}.conf`);
+        const routeList = size > 1 ? `, routes: ${JSON.stringify(routes(i).split(','))}` : '';
+        const configText =
+          `server_name: ${JSON.stringify(name)}\n` +
+          `cluster { name: ${JSON.stringify(clusterName)}, listen: ${JSON.stringify(`${host}:${p.cluster}`)}${routeList} }\n` +
+          jetstreamConfig(storeDir, relative(opts.baseDir, opts.includeConfig));
+        return { name, clientPort: p.client, clusterPort: p.cluster, storeDir, config: { file: configFile, text: configText }, proc: new NatsServerProcess({ port: p.client, storeDir, host, binary: opts.binary, configFile }) };
+      }
+      const extraArgs = ['-n', name, '--cluster_name', clusterName, '--cluster', `nats://${host}:${p.cluster}`];
       if (size > 1) extraArgs.push('--routes', routes(i));
-      // With an include, each node gets a config of its own (its store dir) next to baseDir's nodes.
-      const configFile = opts.includeConfig ? join(opts.baseDir, `${name}.conf`) : undefined;
-      return { name, clientPort: p.client, clusterPort: p.cluster, storeDir, configFile, proc: new NatsServerProcess({ port: p.client, storeDir, host, binary: opts.binary, extraArgs, configFile }) };
+      return { name, clientPort: p.client, clusterPort: p.cluster, storeDir, proc: new NatsServerProcess({ port: p.client, storeDir, host, binary: opts.binary, extraArgs }) };
     });
     return new NatsCluster(opts, slots);
   }
@@ -130,10 +141,10 @@ export class NatsCluster {
    * elected and all peers have joined it).
    */
   async start(): Promise<void> {
-    const include = this.opts.includeConfig;
-    if (include) {
+    for (const s of this.slots) {
+      if (!s.config) continue;
       await mkdir(this.opts.baseDir, { recursive: true });
-      for (const s of this.slots) await writeFile(s.configFile!, jetstreamConfig(s.storeDir, relative(this.opts.baseDir, include)));
+      await writeFile(s.config.file, s.config.text);
     }
     await Promise.all(this.slots.map((s) => s.proc.start()));
     await this.waitReady();

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { workerUserName } from '../../src/queue/nats-permissions.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -174,5 +175,24 @@ describe('sandbox e2e: NATS auth against a hostile algorithm', () => {
     expect((await probeRuns(h)).map((x) => x.job).sort()).toEqual(['victim', 'victim-2', 'victim-3', 'victim-cancel']);
     // ...because the controller dropped the forged events, and counted them.
     await waitFor(async () => (await forgedEventsCounted(h!)) >= r.forgedEvent.ownSubject.published, { timeoutMs: 30_000, message: 'forged events counted' });
+  });
+
+  it("on a 3-node NATS cluster every node takes a new pool's user before its workers get it; the controller command logs in with --nats-user", async () => {
+    h = await startHarness({ natsAuth: true, natsCluster: 3, nodes: 1, gpusPerNode: 1, controller: false });
+    const auth = h.sandbox.natsAuth!;
+    // `visionq controller --nats-user visionq-controller` with VISIONQ_NATS_PASSWORD in its env (harness.spawnController)
+    h.spawnController('controller-cli');
+    await createPool(h, probePool(h, 'clustered', { minReplicas: 1, maxReplicas: 1 }));
+    await waitFor(() => auth.sync.isReady(NS, 'clustered'), { timeoutMs: 30_000, message: 'pool user ready' });
+    console.log(`nats-auth figures (3-node cluster): pool user usable on every node ${auth.sync.ready[0]!.readyMs} ms after the pool was seen`);
+    const secret = await h.core.readNamespacedSecret({ name: auth.workerSecret, namespace: NS });
+    const password = Buffer.from(secret.data!['clustered']!, 'base64').toString();
+    for (const url of h.sandbox.natsCluster!.urls) {
+      const nc = await connect({ servers: url, user: workerUserName(NS, 'clustered'), pass: password, reconnect: false });
+      await nc.close();
+    }
+    await createJob(h, probeJob('clustered-job', 'clustered'));
+    const done = await waitPhase(h, 'clustered-job', 'Succeeded', 90_000);
+    expect(done.status?.attempts).toBe(1);
   });
 });
