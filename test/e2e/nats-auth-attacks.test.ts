@@ -194,5 +194,18 @@ describe('sandbox e2e: NATS auth against a hostile algorithm', () => {
     await createJob(h, probeJob('clustered-job', 'clustered'));
     const done = await waitPhase(h, 'clustered-job', 'Succeeded', 90_000);
     expect(done.status?.attempts).toBe(1);
+
+    // A deleted pool's user goes from every node's config.
+    await h.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'workerpools', name: 'clustered' });
+    for (const url of h.sandbox.natsCluster!.urls) {
+      await waitFor(
+        async () => {
+          const nc = await connect({ servers: url, user: workerUserName(NS, 'clustered'), pass: password, reconnect: false }).catch(() => undefined);
+          await nc?.close();
+          return nc === undefined;
+        },
+        { timeoutMs: 30_000, message: `user of the deleted pool refused by ${url}` },
+      );
+    }
   });
 });
