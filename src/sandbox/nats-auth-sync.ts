@@ -44,6 +44,8 @@ export interface PoolUserReady {
   pool: string;
   user: string;
   readyMs: number;
+  /** Epoch ms when its Secret was written. */
+  readyAt: number;
 }
 
 export function randomPassword(): string {
@@ -174,8 +176,9 @@ export class NatsAuthSync {
     }
     for (const a of added) {
       await this.writeSecret(a.namespace, a.pool, a.user.password);
-      const readyMs = Date.now() - a.seenAt;
-      this.ready.push({ namespace: a.namespace, pool: a.pool, user: a.user.user, readyMs });
+      const readyAt = Date.now();
+      const readyMs = readyAt - a.seenAt;
+      this.ready.push({ namespace: a.namespace, pool: a.pool, user: a.user.user, readyMs, readyAt });
       this.opts.logger.info({ namespace: a.namespace, pool: a.pool, user: a.user.user, readyMs }, 'nats-auth: pool user ready');
     }
   }
