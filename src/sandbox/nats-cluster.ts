@@ -1,9 +1,9 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { freePort } from './free-port.js';
-import { NatsServerProcess } from './nats-server-process.js';
+import { jetstreamConfig, NatsServerProcess } from './nats-server-process.js';
 
 /** The cluster's nodes listen but JetStream did not become usable cluster-wide in time. */
 export class NatsClusterNotReadyError extends Error {
@@ -31,6 +31,10 @@ export interface NatsClusterOptions {
   namePrefix?: string;
   host?: string;
   binary?: string;
+  /** A nats-server config file every node includes, e.g. an `authorization` block; reload() re-reads it. */
+  includeConfig?: string;
+  /** Credentials of the readiness probe when the config requires users. */
+  probeAuth?: { user: string; password: string };
   /** Bound on waiting for JetStream to be usable after start()/restart(); default 30 s. */
   readyTimeoutMs?: number;
 }
@@ -51,6 +55,8 @@ interface NodeSlot {
   clientPort: number;
   clusterPort: number;
   storeDir: string;
+  /** The node's own config file, written by start() (with includeConfig). */
+  config?: { file: string; text: string };
   proc: NatsServerProcess;
 }
 
@@ -88,7 +94,19 @@ export class NatsCluster {
     const slots = ports.map((p, i): NodeSlot => {
       const name = `${prefix}${i}`;
       const storeDir = join(opts.baseDir, name);
-      const extraArgs = ['-n', name, '--cluster_name', opts.clusterName ?? 'visionq', '--cluster', `nats://${host}:${p.cluster}`];
+      const clusterName = opts.clusterName ?? 'visionq';
+      if (opts.includeConfig) {
+        // A node config of its own: nats-server 2.9 refuses to reload when the server name or
+        // cluster came from flags ("not supported for ServerName"), so everything goes in the file.
+        const configFile = join(opts.baseDir, `${name}.conf`);
+        const routeList = size > 1 ? `, routes: ${JSON.stringify(routes(i).split(','))}` : '';
+        const configText =
+          `server_name: ${JSON.stringify(name)}\n` +
+          `cluster { name: ${JSON.stringify(clusterName)}, listen: ${JSON.stringify(`${host}:${p.cluster}`)}${routeList} }\n` +
+          jetstreamConfig(storeDir, relative(opts.baseDir, opts.includeConfig));
+        return { name, clientPort: p.client, clusterPort: p.cluster, storeDir, config: { file: configFile, text: configText }, proc: new NatsServerProcess({ port: p.client, storeDir, host, binary: opts.binary, configFile }) };
+      }
+      const extraArgs = ['-n', name, '--cluster_name', clusterName, '--cluster', `nats://${host}:${p.cluster}`];
       if (size > 1) extraArgs.push('--routes', routes(i));
       return { name, clientPort: p.client, clusterPort: p.cluster, storeDir, proc: new NatsServerProcess({ port: p.client, storeDir, host, binary: opts.binary, extraArgs }) };
     });
@@ -123,6 +141,11 @@ export class NatsCluster {
    * elected and all peers have joined it).
    */
   async start(): Promise<void> {
+    for (const s of this.slots) {
+      if (!s.config) continue;
+      await mkdir(this.opts.baseDir, { recursive: true });
+      await writeFile(s.config.file, s.config.text);
+    }
     await Promise.all(this.slots.map((s) => s.proc.start()));
     await this.waitReady();
   }
@@ -154,6 +177,11 @@ export class NatsCluster {
     await slot.proc.stop();
     await rm(slot.storeDir, { recursive: true, force: true });
     await mkdir(slot.storeDir, { recursive: true });
+  }
+
+  /** SIGHUP to every running node: re-read the config file (see NatsServerProcess.reload). */
+  reload(): void {
+    for (const s of this.slots) s.proc.reload();
   }
 
   async stopAll(): Promise<void> {
@@ -204,7 +232,8 @@ export class NatsCluster {
   private async retryUntilReady(servers: string[], what: string, check: (jsm: JetStreamManager) => Promise<void>): Promise<void> {
     const timeoutMs = this.opts.readyTimeoutMs ?? 30_000;
     const deadline = Date.now() + timeoutMs;
-    const nc = await connect({ servers, name: 'visionq-nats-cluster-probe', reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const auth = this.opts.probeAuth ? { user: this.opts.probeAuth.user, pass: this.opts.probeAuth.password } : {};
+    const nc = await connect({ servers, name: 'visionq-nats-cluster-probe', reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...auth });
     try {
       const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
       let lastError: unknown;

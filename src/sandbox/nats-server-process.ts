@@ -19,6 +19,17 @@ export interface NatsServerProcessOptions {
   startTimeoutMs?: number;
   /** Appended to the command line, e.g. a server name and cluster routes. */
   extraArgs?: readonly string[];
+  /**
+   * A config file (`-c`) that enables JetStream itself, with storeDir (jetstreamConfig()); the
+   * `-js`/`-sd` flags are then left out. Needed for reload(): nats-server 2.9 refuses to reload
+   * ("not supported for jetstream storage dir") or drops JetStream when those came from flags.
+   */
+  configFile?: string;
+}
+
+/** Config text enabling JetStream in `storeDir`, then including `include` (a path relative to the config file). */
+export function jetstreamConfig(storeDir: string, include?: string): string {
+  return `jetstream { store_dir: ${JSON.stringify(storeDir)} }\n${include ? `include ${JSON.stringify(include)}\n` : ''}`;
 }
 
 /**
@@ -48,7 +59,8 @@ export class NatsServerProcess {
     if (this.running) return;
     await mkdir(this.opts.storeDir, { recursive: true });
     const host = this.opts.host ?? '127.0.0.1';
-    const proc = spawn(this.opts.binary ?? 'nats-server', ['-a', host, '-p', String(this.opts.port), '-js', '-sd', this.opts.storeDir, ...(this.opts.extraArgs ?? [])], {
+    const js = this.opts.configFile ? ['-c', this.opts.configFile] : ['-js', '-sd', this.opts.storeDir];
+    const proc = spawn(this.opts.binary ?? 'nats-server', ['-a', host, '-p', String(this.opts.port), ...js, ...(this.opts.extraArgs ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = proc;
@@ -77,6 +89,16 @@ export class NatsServerProcess {
     const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
     await gone;
     clearTimeout(timer);
+  }
+
+  /**
+   * Asks the server to re-read its config file (`-c`, e.g. new users) with SIGHUP, as
+   * `nats-server --signal reload` does; returns false when it is not running. The reload is
+   * asynchronous: callers that depend on it check for its effect (e.g. a new user can log in).
+   */
+  reload(): boolean {
+    if (!this.running) return false;
+    return this.child!.kill('SIGHUP');
   }
 
   /** Sends `signal` with no grace period (a crash, for fault tests); resolves once the process is gone. */

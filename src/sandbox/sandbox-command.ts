@@ -5,7 +5,7 @@ import { runDemo } from './demo.js';
 
 const USAGE = `usage: visionq sandbox [--dir DIR] [--nodes N] [--gpus-per-node G] [--max-nodes M]
                        [--node-provision-seconds S] [--api-port P] [--nats-port P]
-                       [--nats-cluster N]
+                       [--nats-cluster N] [--nats-auth]
                        [--no-controller] [--demo] [--log-level LEVEL]
                        [--control-plane memory|kube]
 
@@ -21,6 +21,12 @@ kube-scheduler built by \`npm run kube:build\` (use the kubectl built with them:
 --nats-cluster N (1, or 3 and more) runs N nats-server nodes as one JetStream cluster on
 free loopback ports instead of a single server; kill -9 one of the printed pids to watch
 jobs continue. --nats-port applies to the single server only.
+
+--nats-auth makes nats-server require static users with least privilege (also with
+--nats-cluster): the controller's, and one per WorkerPool that may pull only its pool's
+jobs and publish only its namespace's events. Each new pool's password is generated, the
+servers reloaded, and then stored in Secret visionq-worker-nats (key <pool>) of the
+pool's namespace, from which its worker pods get it.
 `;
 
 /** Parses a non-negative integer flag, failing with the flag's name. */
@@ -45,6 +51,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
         'api-port': { type: 'string' },
         'nats-port': { type: 'string' },
         'nats-cluster': { type: 'string' },
+        'nats-auth': { type: 'boolean', default: false },
         'no-controller': { type: 'boolean', default: false },
         demo: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'warn' },
@@ -105,6 +112,7 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
       apiPort: apiPort || undefined,
       natsPort: natsPort || undefined,
       natsClusterSize: natsCluster,
+      natsAuth: v['nats-auth'],
       logger,
       startController,
       controlPlane: v['control-plane'] as ControlPlaneKind,
@@ -115,6 +123,11 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`sandbox ready: kubeconfig=${sandbox.kubeconfigPath}\n`);
+  if (sandbox.natsAuth) {
+    process.stdout.write(
+      `nats auth: on (user ${sandbox.natsAuth.controllerUser} for the controller, one user per WorkerPool; passwords in Secret ${sandbox.natsAuth.workerSecret}, config ${sandbox.dir}/nats-auth.conf)\n`,
+    );
+  }
   for (const node of sandbox.natsCluster?.nodes ?? []) {
     process.stdout.write(`nats node ${node.name}: ${node.url} pid ${node.pid}\n`);
   }

@@ -13,12 +13,14 @@ export async function startSandboxController(env: SandboxEnvironment, logger: Lo
     kc: env.kc,
     // nats.js takes a list, not a comma-joined string; workers get the string (the agent splits it).
     natsUrl: env.natsUrl.split(','),
+    ...(env.natsAuth ? { natsUser: env.natsAuth.controllerUser, natsPassword: env.natsAuth.controllerPassword } : {}),
     logger: logger.child({ component: 'controller' }),
     settings: {
       // Signed jobs by default, so the sandbox runs the same protection as a cluster.
       jobSigner: env.jobSigner,
       natsUrlForWorkers: env.natsUrl,
       agentCommand: [process.execPath, join(packageRoot, 'bin', 'visionq.js'), 'agent'],
+      ...(env.natsAuth ? { workerNatsUserSecret: env.natsAuth.workerSecret } : {}),
     },
   });
 }

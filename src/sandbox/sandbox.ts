@@ -1,10 +1,10 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { startApiServer, type ApiServerHandle } from './api-server/index.js';
 import { writeKubeconfig } from './kubeconfig.js';
-import { NatsServerProcess } from './nats-server-process.js';
+import { jetstreamConfig, NatsServerProcess } from './nats-server-process.js';
 import { NatsCluster } from './nats-cluster.js';
 import { freePort } from './free-port.js';
 import { installCrds, readCrds } from './crd-installer.js';
@@ -15,6 +15,7 @@ import { packageRoot } from './package-root.js';
 import { withPooledConnections } from '../kube/kube-clients.js';
 import { startKubeControlPlane, waitForNodesReady, type KubeControlPlane } from './control-plane/index.js';
 import { JobSigner } from '../queue/job-signature.js';
+import { CONTROLLER_NATS_USER, NatsAuthSync, WORKER_NATS_SECRET, natsAuthConfig, randomPassword, writeNatsAuthConfig } from './nats-auth-sync.js';
 
 /** `memory`: visionq's in-memory API server and scheduler; `kube`: the real control plane. */
 export type ControlPlaneKind = 'memory' | 'kube';
@@ -37,6 +38,11 @@ export interface SandboxOptions {
    * the nodes take free ports and natsUrl lists them all, comma-separated.
    */
   natsClusterSize?: number;
+  /**
+   * nats-server requires static users: the controller's, and one per WorkerPool scoped to its
+   * pool (nats-permissions.ts), its password in Secret `visionq-worker-nats` key `<pool>`.
+   */
+  natsAuth?: boolean;
   /** Working directory of pod processes; the package root so examples' relative paths work. */
   workingDir?: string;
   logger: Logger;
@@ -65,6 +71,17 @@ export interface SandboxEnvironment {
   /** A job signing key made for this sandbox (its PEM in <dir>/job-signing-key.pem). */
   jobSigner: JobSigner;
   jobSigningKeyPath: string;
+  /** Set with natsAuth: how the controller logs in and where its worker pods find their passwords. */
+  natsAuth?: SandboxNatsAuth;
+}
+
+export interface SandboxNatsAuth {
+  controllerUser: string;
+  controllerPassword: string;
+  /** For the controller's VISIONQ_WORKER_NATS_USER_SECRET. */
+  workerSecret: string;
+  /** The component adding pool users (its `ready` list has the figures). */
+  sync: NatsAuthSync;
 }
 
 export interface SandboxHandle extends SandboxEnvironment {
@@ -130,23 +147,50 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
     await installCrds(kc, await readCrds(join(packageRoot, 'crds')));
 
     const clusterSize = opts.natsClusterSize ?? 1;
+    const controllerCreds = { user: CONTROLLER_NATS_USER, password: randomPassword() };
+    const authConfigPath = join(dir, 'nats-auth.conf');
+    // Written before nats-server starts: it must never run open, not even for a moment.
+    if (opts.natsAuth) await writeNatsAuthConfig(authConfigPath, natsAuthConfig(controllerCreds, []));
     let nats: NatsServerProcess | undefined;
     let natsCluster: NatsCluster | undefined;
     let natsUrl: string;
     if (clusterSize > 1) {
       if (opts.natsPort !== undefined) throw new RangeError('natsPort applies to a single nats-server, not to a NATS cluster');
       // One store per size: Raft peer sets of a differently-sized earlier run would not match.
-      const cluster = await NatsCluster.create({ baseDir: join(dir, `nats-cluster-${clusterSize}`), size: clusterSize });
+      const cluster = await NatsCluster.create({
+        baseDir: join(dir, `nats-cluster-${clusterSize}`),
+        size: clusterSize,
+        ...(opts.natsAuth ? { includeConfig: authConfigPath, probeAuth: controllerCreds } : {}),
+      });
       natsCluster = cluster;
       stack.push(() => cluster.stopAll());
       await cluster.start();
       natsUrl = cluster.urls.join(',');
     } else {
-      const single = new NatsServerProcess({ port: opts.natsPort ?? (await freePort()), storeDir: join(dir, 'nats') });
+      const storeDir = join(dir, 'nats');
+      const configFile = join(dir, 'nats-server.conf');
+      if (opts.natsAuth) await writeFile(configFile, jetstreamConfig(storeDir, relative(dir, authConfigPath)));
+      const single = new NatsServerProcess({ port: opts.natsPort ?? (await freePort()), storeDir, ...(opts.natsAuth ? { configFile } : {}) });
       nats = single;
       await single.start();
       stack.push(() => single.stop());
       natsUrl = single.url;
+    }
+
+    let natsAuth: SandboxNatsAuth | undefined;
+    if (opts.natsAuth) {
+      const sync = new NatsAuthSync({
+        kc,
+        configPath: authConfigPath,
+        controller: controllerCreds,
+        secretName: WORKER_NATS_SECRET,
+        reload: () => (natsCluster ? natsCluster.reload() : nats?.reload()),
+        serverUrls: () => (natsCluster ? natsCluster.nodes.filter((n) => n.running).map((n) => n.url) : nats?.running ? [nats.url] : []),
+        logger: logger.child({ component: 'nats-auth' }),
+      });
+      await sync.start();
+      stack.push(() => sync.stop());
+      natsAuth = { controllerUser: controllerCreds.user, controllerPassword: controllerCreds.password, workerSecret: WORKER_NATS_SECRET, sync };
     }
 
     // On the real control plane kube-scheduler binds pods; ours would race it.
@@ -178,7 +222,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxHandle>
     const { signer: jobSigner, privateKeyPem } = JobSigner.generate();
     const jobSigningKeyPath = join(dir, 'job-signing-key.pem');
     await writeFile(jobSigningKeyPath, privateKeyPem, { mode: 0o600 });
-    const env: SandboxEnvironment = { kubeconfigPath, kc, apiUrl, natsUrl, dir, controlPlane, kube, jobSigner, jobSigningKeyPath };
+    const env: SandboxEnvironment = { kubeconfigPath, kc, apiUrl, natsUrl, dir, controlPlane, kube, jobSigner, jobSigningKeyPath, natsAuth };
     if (opts.startController) {
       const controller = await opts.startController(env);
       stack.push(() => controller.stop());

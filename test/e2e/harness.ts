@@ -121,6 +121,18 @@ export interface HarnessOptions {
   controller?: boolean | 'sandbox';
   /** Run NATS as a JetStream cluster of this many nodes (h.sandbox.natsCluster) instead of one server. */
   natsCluster?: number;
+  /**
+   * nats-server with static least-privilege users (the sandbox's --nats-auth): controllers log in
+   * as the controller user and worker pods as their pool's user (Secret h.sandbox.natsAuth.workerSecret).
+   */
+  natsAuth?: boolean;
+}
+
+/** What a controller needs to log in to the sandbox's NATS, and its pods to get their pool's user. */
+function natsAuthOf(env: SandboxEnvironment): { login: Partial<StartControllerOptions>; settings: { workerNatsUserSecret?: string } } {
+  const a = env.natsAuth;
+  if (!a) return { login: {}, settings: {} };
+  return { login: { natsUser: a.controllerUser, natsPassword: a.controllerPassword }, settings: { workerNatsUserSecret: a.workerSecret } };
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -137,10 +149,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     logger,
     controlPlane: testControlPlane(),
     ...(opts.natsCluster !== undefined ? { natsClusterSize: opts.natsCluster } : {}),
+    ...(opts.natsAuth ? { natsAuth: true } : {}),
     ...(opts.controller === 'sandbox'
       ? {
           startController: (env: SandboxEnvironment) =>
-            startController({ kubeconfig: env.kubeconfigPath, natsUrl: env.natsUrl, logger, settings: { natsUrlForWorkers: env.natsUrl, agentCommand: AGENT_COMMAND, jobSigner: env.jobSigner } }),
+            startController({
+              kubeconfig: env.kubeconfigPath,
+              natsUrl: env.natsUrl,
+              logger,
+              ...natsAuthOf(env).login,
+              settings: { natsUrlForWorkers: env.natsUrl, agentCommand: AGENT_COMMAND, jobSigner: env.jobSigner, ...natsAuthOf(env).settings },
+            }),
         }
       : {}),
   });
@@ -167,9 +186,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         events: { progressMs: 500 },
         metricsPort: 0,
         healthPort: 0,
+        ...natsAuthOf(sandbox).login,
         ...extra,
         // A test's own settings add to these: the signing key must stay the one the pods trust.
-        settings: { natsUrlForWorkers: sandbox.natsUrl, agentCommand: AGENT_COMMAND, cancelTimeoutMs: 15_000, jobSigner: sandbox.jobSigner, ...extra.settings },
+        settings: { natsUrlForWorkers: sandbox.natsUrl, agentCommand: AGENT_COMMAND, cancelTimeoutMs: 15_000, jobSigner: sandbox.jobSigner, ...natsAuthOf(sandbox).settings, ...extra.settings },
       });
       controllers.push(c);
       return c;
@@ -193,9 +213,19 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
           '0',
           '--log-level',
           process.env.VISIONQ_TEST_LOG ?? 'warn',
+          ...(sandbox.natsAuth ? ['--nats-user', sandbox.natsAuth.controllerUser] : []),
           ...args,
         ],
-        { cwd: packageRoot, env: { ...process.env, POD_NAME: podName, POD_NAMESPACE: NS }, stdio: ['ignore', 'inherit', 'inherit'] },
+        {
+          cwd: packageRoot,
+          env: {
+            ...process.env,
+            POD_NAME: podName,
+            POD_NAMESPACE: NS,
+            ...(sandbox.natsAuth ? { VISIONQ_NATS_PASSWORD: sandbox.natsAuth.controllerPassword, VISIONQ_WORKER_NATS_USER_SECRET: sandbox.natsAuth.workerSecret } : {}),
+          },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        },
       );
       children.push(child);
       return child;

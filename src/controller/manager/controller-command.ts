@@ -10,7 +10,7 @@ import { parseReplicasSetting, type ReplicasSetting } from '../../queue/replicas
 import { DEFAULT_CONTROLLER_SETTINGS, type ControllerSettings } from './context.js';
 import { startController, type ControllerHandle, type LeaderElectionSettings } from './manager.js';
 
-const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [--nats-creds FILE]
+const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [--nats-creds FILE] [--nats-user NAME]
   [--nats-tls-ca FILE] [--nats-tls-cert FILE] [--nats-tls-key FILE] [--leader-elect]
   [--leader-election-namespace NS] [--lease-name visionq-controller] [--metrics-port 8080]
   [--health-port 8081] [--agent-image IMAGE] [--log-level info]
@@ -24,6 +24,8 @@ const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [-
   and report until none is left.
 --nats-replicas: copies JetStream keeps of visionq's streams; auto (default) = 3 on a NATS
   cluster of 3 or more servers, else 1; a change is applied to existing streams on start.
+--nats-user: static NATS user [VISIONQ_NATS_USER]; its password only from the env
+  VISIONQ_NATS_PASSWORD (not a flag: a command line is readable by every local user).
 env: VISIONQ_NATS_URL, VISIONQ_NATS_REPLICAS, VISIONQ_JOB_SIGNING_KEY, POD_NAME, POD_NAMESPACE, KUBECONFIG
 `;
 
@@ -37,6 +39,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         kubeconfig: { type: 'string' },
         'nats-url': { type: 'string' },
         'nats-creds': { type: 'string' },
+        'nats-user': { type: 'string' },
         'nats-tls-ca': { type: 'string' },
         'nats-tls-cert': { type: 'string' },
         'nats-tls-key': { type: 'string' },
@@ -168,6 +171,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       kubeconfig: str('kubeconfig'),
       natsUrl: natsUrl.split(',').map((s) => s.trim()).filter(Boolean),
       natsCredsFile: str('nats-creds'),
+      natsUser: str('nats-user') ?? process.env.VISIONQ_NATS_USER,
+      natsPassword: process.env.VISIONQ_NATS_PASSWORD,
       natsTls: { caFile: str('nats-tls-ca'), certFile: str('nats-tls-cert'), keyFile: str('nats-tls-key') },
       streams: { replicas },
       queueSweepIntervalMs,

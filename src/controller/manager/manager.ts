@@ -38,6 +38,9 @@ export interface StartControllerOptions {
   kc?: KubeConfig;
   natsUrl: string | string[];
   natsCredsFile?: string;
+  /** Static NATS user (nats-server `authorization { users }`) and its password. */
+  natsUser?: string;
+  natsPassword?: string;
   natsTls?: { caFile?: string; certFile?: string; keyFile?: string };
   logger?: Logger;
   settings?: Partial<ControllerSettings>;
@@ -94,6 +97,8 @@ export async function startController(opts: StartControllerOptions): Promise<Con
     servers: opts.natsUrl,
     name: `visionq-controller-${identity}`,
     credsFile: opts.natsCredsFile,
+    user: opts.natsUser,
+    password: opts.natsPassword,
     tls: opts.natsTls,
     logger: logger.child({ component: 'nats' }),
     streams: opts.streams,

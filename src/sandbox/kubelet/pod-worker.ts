@@ -252,6 +252,9 @@ export class PodWorker {
       return undefined;
     }
     let env: Record<string, string>;
+    // A missing Secret or ConfigMap often appears moments later (created by whoever creates the
+    // pod's dependencies in parallel): retry soon at first, then at the restart back-off's cap.
+    let configRetryMs = this.deps.restartBackoff.initialMs;
     while (true) {
       if (this.terminating) return undefined;
       try {
@@ -266,7 +269,8 @@ export class PodWorker {
       } catch (err) {
         const msg = err instanceof ContainerConfigError ? err.message : String(err);
         this.setWaiting(slot, 'CreateContainerConfigError', msg);
-        await sleep(this.deps.restartBackoff.maxMs, this.abort.signal);
+        await sleep(configRetryMs, this.abort.signal);
+        configRetryMs = Math.min(this.deps.restartBackoff.maxMs, configRetryMs * 2);
       }
     }
     if (this.terminating) return undefined;
