@@ -11,8 +11,8 @@
  * - an event of a job that no longer exists stops its process (the agent is asked to cancel);
  * - an event whose status write the API server refuses (400/422) is reported and never
  *   retried for ever: dropped if more events follow, else the job is Failed (StatusRejected);
- * - with job signing on, an event that names a job must carry that job's MAC (event-mac.ts)
- *   and sit on its own job's subject; one that does not is dropped and counted as forged.
+ * - an event must sit on its own job's subject and, with job signing on, one that names a job
+ *   must carry that job's MAC (event-mac.ts); one that does not is dropped, counted as forged.
  */
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { Backoff } from '../../kube/backoff.js';
@@ -146,9 +146,10 @@ export class JobEventConsumer {
 
   /** Why `ev` is not the agent's that holds the job ('' when it is, or when signing is off). */
   private forgery(ev: JobEvent, m: JsMsg): string {
-    if (!this.auth) return '';
     // Worker credentials may publish only under their own namespace: the body must agree.
+    // Needs no key, so it holds with signing off too.
     if (m.subject !== eventSubject(ev.namespace, ev.name)) return `published on ${m.subject}, not on its job's subject`;
+    if (!this.auth) return '';
     // An agent's report of a message it refused names no job, so it can change none.
     if (ev.jobUid === '') return ev.type === 'rejected' ? '' : 'names no job';
     return this.auth.verify(ev.jobUid, m.data, m.headers) ? '' : 'no valid MAC for the job';
