@@ -86,6 +86,9 @@ export class Agent {
   /** Set when the agent runs only signed jobs (--job-public-keys). */
   private readonly verifier?: JobVerifier;
   private readonly eventKeys = new EventKeys();
+  private readonly settling = new Set<RunningJob>();
+  /** Jobs whose success this agent acked, by uid: the stream sequence of the message. */
+  private readonly succeededHere = new Map<string, number>();
   private draining = false;
   private stopping = false;
   private lastTakenAt = 0;
@@ -243,7 +246,9 @@ export class Agent {
   // ---- fetching -------------------------------------------------------------------
 
   private freeSlots(): number {
-    return this.slots - this.running.size - this.claiming;
+    // A job whose process has exited holds no slot while it settles (event, ack): the next pull
+    // goes out meanwhile, so a short job's settle round trips overlap the next job's start.
+    return this.slots - (this.running.size - this.settling.size) - this.claiming;
   }
 
   private stopFetching(): void {
@@ -322,6 +327,18 @@ export class Agent {
       // A signed job replayed onto another pool's subject: its signature is real, its place is not.
       this.claiming--;
       await this.rejectForged(m, ackSubject, ref, `job message for ${job.namespace}/${job.pool} delivered to pool ${this.opts.namespace}/${this.opts.pool}`);
+      return;
+    }
+    // A redelivery of a job still settling here (its ack deadline ran out just before the ack,
+    // and a pull was waiting while it settled): let the settle finish first; if it was a
+    // confirmed success the message is gone and this copy must not run again.
+    const previous = this.running.get(job.uid);
+    if (previous) await previous.done;
+    if (this.succeededHere.get(job.uid) === ref.streamSeq) {
+      this.claiming--;
+      this.log.warn({ jobUid: job.uid, ...ref }, 'redelivery of a job this agent finished: not run again');
+      this.metrics.jobs.inc({ outcome: 'duplicate' });
+      await termByAckSubject(this.connectedSession().nc, ackSubject).catch(() => undefined);
       return;
     }
     const releaseKey = this.eventKeys.hold(job.uid, job.eventKey);
@@ -423,10 +440,19 @@ export class Agent {
       }
       r.heartbeat.settling();
       progress.flush();
-      await settler.settle(r, result);
+      if (!this.stopping) {
+        this.settling.add(r);
+        this.slotFreed?.();
+      }
+      if (await settler.settle(r, result)) {
+        this.succeededHere.set(job.uid, ref.streamSeq);
+        if (this.succeededHere.size > 1000) this.succeededHere.delete(this.succeededHere.keys().next().value!);
+      }
     } finally {
       r.heartbeat.stop();
-      this.running.delete(job.uid);
+      this.settling.delete(r);
+      // A redelivery of the same job may have been claimed here meanwhile: keep its entry.
+      if (this.running.get(job.uid) === r) this.running.delete(job.uid);
       this.metrics.running.set(this.running.size);
       done();
     }

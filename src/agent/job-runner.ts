@@ -148,7 +148,8 @@ export class JobRunner {
       durationMs: this.clock.now() - started,
     };
     if (outcome.exitCode === 0 && !this.killedBy) Object.assign(res, await readResult(resultFile));
-    await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+    // Not awaited: the attempt's directory is its own, and the slot should not wait for the disk.
+    void rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
     return res;
   }
 

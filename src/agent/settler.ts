@@ -37,7 +37,8 @@ export interface SettlerDeps {
 export class Settler {
   constructor(private readonly deps: SettlerDeps) {}
 
-  async settle(r: RunningJob, res: AttemptResult): Promise<void> {
+  /** Resolves true when the job is done for good here: its success was acked (confirmed). */
+  async settle(r: RunningJob, res: AttemptResult): Promise<boolean> {
     const d = this.deps;
     const base = d.eventBase(r);
     const log = d.log.child({ jobUid: r.job.uid, job: r.job.name, attempt: r.attempt, ...r.ref });
@@ -47,33 +48,33 @@ export class Settler {
       case 'superseded':
         d.metrics.jobs.inc({ outcome: 'superseded' });
         log.warn('attempt superseded: no ack, no event');
-        return;
+        return false;
       case 'cancelled':
         await this.ack(r, ackActionFor(s, { termReason: d.termReason }));
         await d.outbox.publish({ ...base, type: 'cancelled', durationMs: res.durationMs });
         this.count('cancelled', res);
         log.info('job cancelled');
-        return;
+        return false;
       case 'requeued':
         await d.outbox.publish({ ...base, type: 'requeued', reason: d.requeueReason(), message: 'worker stopping' });
         await this.ack(r, ackActionFor(s, { termReason: d.termReason }));
         this.count('requeued', res);
         log.info('job re-queued (disruption)');
-        return;
+        return false;
       case 'succeeded': {
         if (!(await this.ack(r, ackActionFor(s, { termReason: d.termReason })))) {
           log.warn('ack not confirmed (superseded or consumer gone): no succeeded event');
-          return;
+          return false;
         }
         if (res.resultError) log.warn({ resultError: res.resultError }, 'result file ignored');
         await d.outbox.publish({ ...base, type: 'succeeded', result: res.result, durationMs: res.durationMs });
         this.count('succeeded', res);
         log.info({ durationMs: res.durationMs }, 'job succeeded');
-        return;
+        return true;
       }
       case 'failed': {
         const { failures, superseded: lost } = await d.retry('record failure', () => d.attempts.recordFailure(r.job.uid, r.ref), 20);
-        if (lost) return;
+        if (lost) return false;
         const decision = failureDecision(s, r.job, failures, r.ref.deliveryCount, await d.maxDeliver());
         const ev: JobEventOf<'failed'> = {
           ...base,
@@ -92,7 +93,7 @@ export class Settler {
         await this.ack(r, ackActionFor(s, { termReason: d.termReason, retry: decision }));
         this.count(decision.willRetry ? 'failed-retry' : 'failed', res);
         log.info({ reason: s.reason, failures, willRetry: decision.willRetry, nextDelayMs: decision.nextDelayMs }, 'job attempt failed');
-        return;
+        return false;
       }
     }
   }
