@@ -11,7 +11,7 @@ import { POOL_LABEL, WORKER_LABEL } from '../workerpod/worker-pod-labels.js';
 import { busyPodsOf, classifyWorkerPod, terminatingStaleAtMs, type WorkerPodState } from '../workerpod/worker-pod-state.js';
 import { WorkerIdleTracker } from './worker-idle-tracker.js';
 import { PodExpectations } from './workerpool-expectations.js';
-import { computePoolStatus, statusChanged } from './workerpool-status.js';
+import { computePoolStatus, statusChanged, type WorkerPoolStatusView } from './workerpool-status.js';
 import { planScaling, type PoolLoadCounts, type ScalingPlan } from './scaling-plan.js';
 import { effectivePoolSpec, type VisionJobView, type WorkerPoolView } from './workerpool-view.js';
 import type { PodDeathTracker } from '../workerpod/pod-death-handler.js';
@@ -52,6 +52,13 @@ function nowOf(clock: () => Date): number {
 const DEFAULT_RETRY_DRAIN_MS = 2_000;
 /** A pod the API server rejected (quota, pod security, invalid spec) is tried again this much later. */
 const REJECTED_CREATE_RETRY_MS = 30_000;
+/**
+ * A status change that only moves counters (busy, idle, queued, running, tenants) waits this
+ * long after the previous write: a burst of short jobs would otherwise patch the pool's status
+ * for nearly every job. Conditions, replicas and readiness are written at once.
+ */
+const COUNTS_ONLY_WRITE_MS = 1_000;
+const COUNTERS = ['busy', 'idle', 'queued', 'running', 'tenants'] as const;
 
 /**
  * Level-triggered reconcile of one WorkerPool: reads pool, pods and jobs from the caches, plans
@@ -66,6 +73,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
   /** Ready workers whose agent did not answer a drain, since when. */
   private readonly silentSince = new Map<string, number>();
   private readonly ackWaitMs = new Map<string, number>();
+  private readonly statusWrittenAt = new Map<string, number>();
   /** Tenants whose gauges each pool exports (removed when a tenant has no job left). */
   private readonly tenantSeries = new Map<string, Set<string>>();
 
@@ -81,6 +89,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     this.capacityPending.delete(key);
     this.templateErrors.delete(key);
     this.ackWaitMs.delete(key);
+    this.statusWrittenAt.delete(key);
   }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -226,11 +235,11 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     }
 
     this.reportCapacity(key, pool, plan);
-    await this.writeStatus(pool, workers, load, plan, now, blocked, log, tenants?.slice(0, LIMITS.statusTenants));
+    const statusDeferredMs = await this.writeStatus(key, pool, workers, load, plan, now, blocked, log, tenants?.slice(0, LIMITS.statusTenants));
     // Transient create failures (5xx, network, throttling): the work queue's backoff retries.
     if (createError) throw createError;
 
-    const after = [plan.requeueAfterMs, retryMs, recheckDeathsMs, staleCheckMs].filter((v): v is number => v !== undefined);
+    const after = [plan.requeueAfterMs, retryMs, recheckDeathsMs, staleCheckMs, statusDeferredMs].filter((v): v is number => v !== undefined);
     return after.length > 0 ? { requeueAfterMs: Math.max(50, Math.min(...after)) } : undefined;
   }
 
@@ -368,7 +377,9 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     this.deps.event(this.ref(pool), 'Warning', 'CapacityPending', `${u.count} worker pod(s) waiting for a node: ${msg}`);
   }
 
+  /** Writes the pool's status if it changed; returns how long a counters-only change was deferred. */
   private async writeStatus(
+    key: string,
     pool: PoolObject,
     workers: WorkerPodState[],
     load: PoolLoadCounts,
@@ -377,7 +388,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     blocked: { reason: string; message: string } | undefined,
     log: Logger,
     tenants: TenantStatus[] | undefined,
-  ): Promise<void> {
+  ): Promise<number | undefined> {
     const status = computePoolStatus({
       generation: pool.metadata.generation,
       workers,
@@ -388,15 +399,20 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
       blocked,
       tenants,
     });
-    if (!statusChanged(pool.status, status)) return;
+    if (!statusChanged(pool.status, status)) return undefined;
+    const prev = (pool.status ?? {}) as Record<string, unknown>;
+    const countsOnly = pool.status && !statusChanged(pool.status, { ...status, ...Object.fromEntries(COUNTERS.map((k) => [k, prev[k]])) } as WorkerPoolStatusView);
+    const since = now.getTime() - (this.statusWrittenAt.get(key) ?? -Infinity);
+    if (countsOnly && since < COUNTS_ONLY_WRITE_MS) return COUNTS_ONLY_WRITE_MS - since;
     try {
       await mergePatchCustomObjectStatus(
         this.deps.custom,
         { group: API_GROUP, version: API_VERSION, plural: WORKER_POOL_PLURAL, namespace: pool.metadata.namespace ?? '', name: pool.metadata.name ?? '' },
         { status },
       );
+      this.statusWrittenAt.set(key, now.getTime());
     } catch (err) {
-      if (classifyApiError(err) === 'not-found') return;
+      if (classifyApiError(err) === 'not-found') return undefined;
       log.warn({ err }, 'writing pool status failed');
       throw err;
     }

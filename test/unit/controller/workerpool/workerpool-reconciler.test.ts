@@ -117,6 +117,32 @@ describe('WorkerPoolReconciler', () => {
     expect(w.statuses.at(-1)).toMatchObject({ replicas: 3, ready: 3, idle: 3, queued: 5 });
   });
 
+  it('holds a status change of counters only for a second after the last write, and writes others at once', async () => {
+    const pool = gpuPool({ minReplicas: 3 });
+    const w = world(pool);
+    await w.r.reconcile('ns/gpu');
+    w.sync();
+    await w.r.reconcile('ns/gpu');
+    const written = w.statuses.length;
+    expect(w.statuses.at(-1)).toMatchObject({ ready: 3, queued: 0 });
+    // A job is queued 100 ms later: only a counter moves, so the write waits and says when.
+    w.advance(100);
+    w.queue(1);
+    const res = await w.r.reconcile('ns/gpu');
+    expect(w.statuses).toHaveLength(written);
+    expect(res?.requeueAfterMs).toBe(900);
+    w.advance(900);
+    await w.r.reconcile('ns/gpu');
+    expect(w.statuses).toHaveLength(written + 1);
+    expect(w.statuses.at(-1)).toMatchObject({ queued: 1 });
+    // A worker that stops being ready is not a counter: written at once.
+    w.advance(10);
+    w.setCache([...w.apiPods.values()].map((p, i) => ({ ...p, spec: { ...p.spec!, nodeName: 'node-1' }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: i === 0 ? 'False' : 'True' }] } })));
+    await w.r.reconcile('ns/gpu');
+    expect(w.statuses).toHaveLength(written + 2);
+    expect(w.statuses.at(-1)).toMatchObject({ ready: 2 });
+  });
+
   it('scales down only after the delay, tries the next worker when one refuses, and keeps busy ones', async () => {
     const pool = gpuPool();
     const w = world(pool);
