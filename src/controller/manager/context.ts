@@ -13,6 +13,7 @@ import type { KubeClients } from '../../kube/kube-clients.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { JobSigner } from '../../queue/job-signature.js';
 import type { Informer } from '../../kube/informer.js';
+import type { WorkerNatsTls } from '../workerpod/worker-pod-builder.js';
 import type { JobRecorder, VisionJobObject, WorkerPoolObject } from './context-types.js';
 
 /** The live NATS connection, if any. Never cached by callers: it is replaced on reconnect. */
@@ -44,6 +45,8 @@ export interface ControllerSettings {
   workerNatsCredsSecret?: string;
   /** Secret whose key `<pool>` holds the password of the pool's static NATS worker user. */
   workerNatsUserSecret?: string;
+  /** Secret (in each pool's namespace) with the agents' NATS TLS files, mounted when set. */
+  workerNatsTls?: WorkerNatsTls;
   /** How long a deleted running job waits for its agent to confirm the cancel. */
   cancelTimeoutMs: number;
   /** Signs job messages (--job-signing-key); unset: unsigned, and worker pods verify nothing. */

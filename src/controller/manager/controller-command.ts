@@ -9,6 +9,8 @@ import { JobSigner } from '../../queue/job-signature.js';
 import { parseReplicasSetting, type ReplicasSetting } from '../../queue/replicas.js';
 import { DEFAULT_CONTROLLER_SETTINGS, type ControllerSettings } from './context.js';
 import { startController, type ControllerHandle, type LeaderElectionSettings } from './manager.js';
+import { workerNatsTlsFromEnv } from './worker-nats-tls-env.js';
+import type { WorkerNatsTls } from '../workerpod/worker-pod-builder.js';
 
 const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [--nats-creds FILE] [--nats-user NAME]
   [--nats-tls-ca FILE] [--nats-tls-cert FILE] [--nats-tls-key FILE] [--leader-elect]
@@ -27,6 +29,10 @@ const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [-
 --nats-user: static NATS user [VISIONQ_NATS_USER]; its password only from the env
   VISIONQ_NATS_PASSWORD (not a flag: a command line is readable by every local user).
 env: VISIONQ_NATS_URL, VISIONQ_NATS_REPLICAS, VISIONQ_JOB_SIGNING_KEY, POD_NAME, POD_NAMESPACE, KUBECONFIG
+worker pods (Secrets in each pool's namespace): VISIONQ_WORKER_NATS_CREDS_SECRET (key nats.creds),
+  VISIONQ_WORKER_NATS_USER_SECRET (key = pool name), VISIONQ_WORKER_NATS_TLS_SECRET (mounted at
+  /etc/visionq/nats-tls) with VISIONQ_WORKER_NATS_TLS_CA_KEY (default ca.crt, empty: none) and,
+  for mutual TLS, VISIONQ_WORKER_NATS_TLS_CERT_KEY + VISIONQ_WORKER_NATS_TLS_KEY_KEY
 `;
 
 /** `visionq controller ...`: runs until SIGTERM/SIGINT; returns the exit code. */
@@ -154,6 +160,13 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     process.stderr.write('visionq controller: --job-previous-signing-keys needs --job-signing-key (the current key)\n');
     return 2;
   }
+  let workerNatsTls: WorkerNatsTls | undefined;
+  try {
+    workerNatsTls = workerNatsTlsFromEnv(process.env);
+  } catch (err) {
+    process.stderr.write(`visionq controller: ${(err as Error).message}\n`);
+    return 2;
+  }
   const agentImage = str('agent-image');
   const agentInstallPath = DEFAULT_CONTROLLER_SETTINGS.agentInstallPath;
   const settings: Partial<ControllerSettings> = {
@@ -164,6 +177,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     agentCommand: str('agent-command')?.split(' ').filter(Boolean) ?? [`${agentInstallPath}/visionq`, 'agent'],
     ...(process.env.VISIONQ_WORKER_NATS_CREDS_SECRET ? { workerNatsCredsSecret: process.env.VISIONQ_WORKER_NATS_CREDS_SECRET } : {}),
     ...(process.env.VISIONQ_WORKER_NATS_USER_SECRET ? { workerNatsUserSecret: process.env.VISIONQ_WORKER_NATS_USER_SECRET } : {}),
+    ...(workerNatsTls ? { workerNatsTls } : {}),
   };
   let handle: ControllerHandle;
   try {

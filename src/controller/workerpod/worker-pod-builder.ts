@@ -33,6 +33,23 @@ export interface WorkerPodSettings {
    * agent as env from the Secret, never in the command line.
    */
   workerNatsUserSecret?: string;
+  /** TLS material for the agents, from a Secret in the pool's namespace (see WorkerNatsTls). */
+  workerNatsTls?: WorkerNatsTls;
+}
+
+/**
+ * A Secret (same namespace as the pool) with the agents' TLS files, mounted read-only at
+ * NATS_TLS_MOUNT_PATH. The fields name keys of that Secret; each one left empty is neither
+ * mounted nor passed. With `ca` the agent verifies the server against it; with `cert` and
+ * `key` (both or neither) it also presents a client certificate. Any of them makes the agent
+ * refuse a server that does not offer TLS (nats.js checks the server's INFO), whatever the
+ * URL's scheme says.
+ */
+export interface WorkerNatsTls {
+  secretName: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
 
 /** The pool's template cannot be turned into a worker pod; the reconciler reports it on the pool. */
@@ -50,6 +67,8 @@ export const DEFAULT_AGENT_INSTALL_PATH = '/opt/visionq-agent';
 export const NATS_CREDS_VOLUME = 'visionq-nats-creds';
 export const NATS_CREDS_MOUNT_PATH = '/var/run/visionq/nats';
 export const NATS_CREDS_KEY = 'nats.creds';
+export const NATS_TLS_VOLUME = 'visionq-nats-tls';
+export const NATS_TLS_MOUNT_PATH = '/etc/visionq/nats-tls';
 export const DEFAULT_TERMINATION_GRACE_SECONDS = 30;
 
 /** Env vars the agent flags expand through `$(VAR)`: the kubelet fills them from the downward API. */
@@ -118,10 +137,12 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
   }
 
   const creds = settings.workerNatsCredsSecret;
+  const tls = tlsFiles(settings.workerNatsTls);
   const graceSeconds = tplSpec.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_SECONDS;
   const flags = [
     '--nats-url', settings.natsUrlForWorkers,
     ...(creds ? ['--nats-creds', `${NATS_CREDS_MOUNT_PATH}/${NATS_CREDS_KEY}`] : []),
+    ...(tls?.flags ?? []),
     '--namespace', namespace,
     '--pool', poolName,
     '--pod', '$(POD_NAME)',
@@ -163,6 +184,7 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
       ...(first.volumeMounts ?? []),
       ...(sandbox ? [] : [{ name: AGENT_VOLUME, mountPath: AGENT_MOUNT_PATH, readOnly: true }]),
       ...(creds ? [{ name: NATS_CREDS_VOLUME, mountPath: NATS_CREDS_MOUNT_PATH, readOnly: true }] : []),
+      ...(tls ? [{ name: NATS_TLS_VOLUME, mountPath: NATS_TLS_MOUNT_PATH, readOnly: true }] : []),
     ],
   };
   delete worker.args;
@@ -172,6 +194,7 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
     ...(tplSpec.volumes ?? []),
     ...(sandbox ? [] : [{ name: AGENT_VOLUME, emptyDir: {} }]),
     ...(creds ? [{ name: NATS_CREDS_VOLUME, secret: { secretName: creds } }] : []),
+    ...(tls ? [tls.volume] : []),
   ];
   const installPath = settings.agentInstallPath ?? DEFAULT_AGENT_INSTALL_PATH;
   const initContainers: V1Container[] = [
@@ -213,6 +236,24 @@ function buildPodBody(pool: WorkerPoolView, settings: WorkerPodSettings): PodBod
       annotations: { ...(template.metadata?.annotations ?? {}), [SAFE_TO_EVICT_ANNOTATION]: 'false' },
     },
     spec,
+  };
+}
+
+/**
+ * The agent's TLS flags and the Secret volume behind them, or undefined when nothing is to be
+ * mounted. Only the named keys are projected: a Secret that also holds, say, the server's own
+ * key does not hand it to the algorithm container, and a missing key stops the pod at mount
+ * time with a kubelet event naming it, not later with an agent that cannot read its file.
+ */
+function tlsFiles(tls: WorkerNatsTls | undefined): { flags: string[]; volume: V1Volume } | undefined {
+  if (!tls?.secretName) return undefined;
+  const files: { flag: string; key: string }[] = [];
+  if (tls.ca) files.push({ flag: '--nats-tls-ca', key: tls.ca });
+  if (tls.cert && tls.key) files.push({ flag: '--nats-tls-cert', key: tls.cert }, { flag: '--nats-tls-key', key: tls.key });
+  if (files.length === 0) return undefined;
+  return {
+    flags: files.flatMap(({ flag, key }) => [flag, `${NATS_TLS_MOUNT_PATH}/${key}`]),
+    volume: { name: NATS_TLS_VOLUME, secret: { secretName: tls.secretName, items: files.map(({ key }) => ({ key, path: key })) } },
   };
 }
 

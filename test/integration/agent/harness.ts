@@ -37,11 +37,12 @@ export class AgentHarness {
   /**
    * `natsConfig`: nats-server config text (e.g. role users from nats-permissions.ts); the
    * harness then connects as `controller` (user/password) and agents bring their own credentials.
+   * `tls`: the harness's own connection's TLS files, for a server whose config requires TLS.
    */
-  async setup(opts: { natsConfig?: string; controller?: { user: string; pass: string } } = {}): Promise<void> {
+  async setup(opts: { natsConfig?: string; controller?: { user: string; pass: string }; tls?: { caFile?: string; certFile?: string; keyFile?: string } } = {}): Promise<void> {
     this.server = await startNatsServer({ config: opts.natsConfig });
     this.tmp = await mkdtemp(join(tmpdir(), 'visionq-agent-test-'));
-    this.nc = await connect({ servers: this.server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...opts.controller });
+    this.nc = await connect({ servers: this.server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...opts.controller, ...(opts.tls ? { tls: opts.tls } : {}) });
     this.js = jetstream(this.nc);
     this.jsm = await jetstreamManager(this.nc);
     await ensureStreams(this.jsm, { duplicateWindowMs: 60_000 });
@@ -117,19 +118,32 @@ export class AgentHarness {
 
   /** Runs `src/agent/main.ts` under tsx in a child process; resolves once it listens for jobs. */
   async spawnAgent(pool: string, pod: string, args: string[], command: string[]): Promise<ChildProcess & { logs: () => string }> {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(REPO, 'src/agent/main.ts'), '--nats-url', this.server.url, '--namespace', NS, '--pool', pool, '--pod', pod, '--work-dir', join(this.tmp, 'work'), ...args, '--', ...command],
-      { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, PIDS_FILE: this.pidsFile, VISIONQ_LOG_LEVEL: 'info', HOME: process.env.HOME } },
+    const c = this.spawnCommand(
+      [process.execPath, '--import', 'tsx', join(REPO, 'src/agent/main.ts'), '--nats-url', this.server.url, '--namespace', NS, '--pool', pool, '--pod', pod, '--work-dir', join(this.tmp, 'work'), ...args, '--', ...command],
+      { VISIONQ_LOG_LEVEL: 'info' },
     );
+    await waitFor(() => c.logs().includes('agent started') || c.exitCode !== null, { timeoutMs: 30_000, message: `agent ${pod} started` });
+    if (c.exitCode !== null) throw new Error(`agent ${pod} exited: ${c.logs()}`);
+    return c;
+  }
+
+  /**
+   * Starts `argv` as it is (e.g. a worker pod's agent command), in the repository, with PATH,
+   * HOME, PIDS_FILE and `env`; killed at teardown. Does not wait for anything.
+   */
+  spawnCommand(argv: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { logs: () => string } {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('spawnCommand: empty argv');
+    const child = spawn(file, args, {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, PIDS_FILE: this.pidsFile, HOME: process.env.HOME, ...env },
+    });
     this.children.push(child);
     let logs = '';
     child.stdout?.on('data', (d: Buffer) => (logs += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (logs += d.toString()));
-    const c = Object.assign(child, { logs: () => logs });
-    await waitFor(() => logs.includes('agent started') || child.exitCode !== null, { timeoutMs: 30_000, message: `agent ${pod} started` });
-    if (child.exitCode !== null) throw new Error(`agent ${pod} exited: ${logs}`);
-    return c;
+    return Object.assign(child, { logs: () => logs });
   }
 
   /** All events stored in VISIONQ_EVENTS (optionally of one job uid), in order. */

@@ -109,6 +109,49 @@ describe('buildWorkerPod', () => {
     expect(buildWorkerPod(pool(), cluster, 'gpu-x').spec!.containers[0].env!.some((e) => e.name.startsWith('VISIONQ_NATS_'))).toBe(false);
   });
 
+  it('mounts the TLS Secret read-only into the agent container and passes its files', () => {
+    const pod = buildWorkerPod(pool(), { ...cluster, workerNatsTls: { secretName: 'nats-tls', ca: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } }, 'gpu-x');
+    const c = pod.spec!.containers[0];
+    const cmd = c.command!;
+    const flags = cmd.slice(0, cmd.indexOf('--'));
+    expect(flags[flags.indexOf('--nats-tls-ca') + 1]).toBe('/etc/visionq/nats-tls/ca.crt');
+    expect(flags[flags.indexOf('--nats-tls-cert') + 1]).toBe('/etc/visionq/nats-tls/tls.crt');
+    expect(flags[flags.indexOf('--nats-tls-key') + 1]).toBe('/etc/visionq/nats-tls/tls.key');
+    expect(c.volumeMounts).toContainEqual({ name: 'visionq-nats-tls', mountPath: '/etc/visionq/nats-tls', readOnly: true });
+    expect(pod.spec?.volumes).toContainEqual({
+      name: 'visionq-nats-tls',
+      secret: { secretName: 'nats-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }, { key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] },
+    });
+    // Only the agent's container: a sidecar gets neither the mount nor the flags.
+    expect(pod.spec!.containers[1].volumeMounts).toBeUndefined();
+    // The algorithm's own command is untouched after the separator.
+    expect(cmd.slice(cmd.indexOf('--'))).toEqual(['--', 'python', 'run.py', '--fast']);
+  });
+
+  it('with a CA only (server verification), projects and passes only the CA', () => {
+    const pod = buildWorkerPod(pool(), { ...sandbox, workerNatsTls: { secretName: 'nats-tls', ca: 'my-ca.pem' } }, 'gpu-x');
+    const cmd = pod.spec!.containers[0].command!;
+    expect(cmd.filter((a) => a.startsWith('--nats-tls'))).toEqual(['--nats-tls-ca']);
+    expect(cmd[cmd.indexOf('--nats-tls-ca') + 1]).toBe('/etc/visionq/nats-tls/my-ca.pem');
+    expect(pod.spec?.volumes).toContainEqual({ name: 'visionq-nats-tls', secret: { secretName: 'nats-tls', items: [{ key: 'my-ca.pem', path: 'my-ca.pem' }] } });
+    // A certificate without its key is not half-passed.
+    const half = buildWorkerPod(pool(), { ...sandbox, workerNatsTls: { secretName: 'nats-tls', ca: 'ca.crt', cert: 'tls.crt' } }, 'gpu-x');
+    expect(half.spec!.containers[0].command!.filter((a) => a.startsWith('--nats-tls'))).toEqual(['--nats-tls-ca']);
+  });
+
+  it('adds nothing for TLS when unset or naming no file, and the template hash stays the same', () => {
+    const none = buildWorkerPod(pool(), cluster, 'gpu-x');
+    const empty = buildWorkerPod(pool(), { ...cluster, workerNatsTls: { secretName: 'nats-tls' } }, 'gpu-x');
+    for (const pod of [none, empty]) {
+      expect(pod.spec!.containers[0].command!.some((a) => a.startsWith('--nats-tls'))).toBe(false);
+      expect(pod.spec!.volumes!.map((v) => v.name)).not.toContain('visionq-nats-tls');
+      expect(pod.spec!.containers[0].volumeMounts!.map((m) => m.name)).not.toContain('visionq-nats-tls');
+    }
+    expect(workerTemplateHash(pool(), { ...cluster, workerNatsTls: { secretName: 'nats-tls' } })).toBe(workerTemplateHash(pool(), cluster));
+    // Turning TLS on changes the hash, so existing workers roll onto the TLS connection.
+    expect(workerTemplateHash(pool(), { ...cluster, workerNatsTls: { secretName: 'nats-tls', ca: 'ca.crt' } })).not.toBe(workerTemplateHash(pool(), cluster));
+  });
+
   it('keeps the template grace period and drops a pinned nodeName', () => {
     const p = pool();
     p.spec.template.spec!.terminationGracePeriodSeconds = 120;
