@@ -24,7 +24,7 @@ const selected = wanted.length > 0 ? wanted : all;
  * visionq's own figures that are also taken on the real control plane, right after the
  * in-memory run, so the two tiers sit side by side from one run (BENCH_TIERS=memory skips it).
  */
-const BOTH_TIERS = new Set(['controller-dispatch', 'scaling-worker-loss', 'controller-scale']);
+const BOTH_TIERS = new Set(['controller-dispatch', 'scaling-worker-loss', 'controller-scale', 'throughput-baseline']);
 const tiers = (process.env.BENCH_TIERS ?? 'memory,kube').split(',');
 let failed = 0;
 let runs = 0;
@@ -71,6 +71,12 @@ function medians(mem: any, kube: any): Array<[string, number, number]> {
   }
   for (const key of ['controllerRssMb', 'controllerHeapUsedMb', 'allReconciledMs']) {
     if (typeof mem.result?.[key] === 'number' && typeof kube.result?.[key] === 'number') out.push([key, mem.result[key], kube.result[key]]);
+  }
+  // throughput-baseline: each tier's ratio is to its own bare run of the same moment.
+  for (const [algo, key] of [['node', 'visionqOverBare'], ['shell', 'visionqOverSleepIdeal'], ['node', 'visionqMs'], ['shell', 'visionqMs']] as const) {
+    const m = mem.result?.[algo]?.[key];
+    const k = kube.result?.[algo]?.[key];
+    if (typeof m === 'number' && typeof k === 'number') out.push([`${algo} ${key}`, m, k]);
   }
   return out;
 }
