@@ -209,6 +209,10 @@ export class Agent {
     this.log.info({ graceMs: this.graceDeadline - this.clock.now(), running: this.running.size }, 'stopping: no more jobs');
     this.stopFetching();
     await this.fetchLoop?.catch(() => undefined);
+    // Deliveries still being claimed (or parked behind a settling copy) either become running
+    // jobs, which the loops below stop, or hand their message back: wait for them to decide.
+    const claimDeadline = this.clock.now() + 5000;
+    while (this.claiming > 0 && this.clock.now() < claimDeadline) await sleep(10, undefined, this.clock);
     const killGrace = this.killGraceMs();
     while (this.running.size > 0 && this.clock.now() < this.graceDeadline) {
       for (const r of this.running.values()) {
@@ -248,7 +252,9 @@ export class Agent {
   private freeSlots(): number {
     // A job whose process has exited holds no slot while it settles (event, ack): the next pull
     // goes out meanwhile, so a short job's settle round trips overlap the next job's start.
-    return this.slots - (this.running.size - this.settling.size) - this.claiming;
+    let busy = 0;
+    for (const r of this.running.values()) if (!this.settling.has(r)) busy++;
+    return this.slots - busy - this.claiming;
   }
 
   private stopFetching(): void {
@@ -332,8 +338,16 @@ export class Agent {
     // A redelivery of a job still settling here (its ack deadline ran out just before the ack,
     // and a pull was waiting while it settled): let the settle finish first; if it was a
     // confirmed success the message is gone and this copy must not run again.
+    // A previous attempt still running is another matter: the claim below supersedes it.
     const previous = this.running.get(job.uid);
-    if (previous) await previous.done;
+    if (previous && this.settling.has(previous)) {
+      await previous.done;
+      if (this.stopping || this.draining) {
+        this.claiming--;
+        await nakConfirmed(this.connectedSession().nc, ackSubject, 0).catch(() => undefined);
+        return;
+      }
+    }
     if (this.succeededHere.get(job.uid) === ref.streamSeq) {
       this.claiming--;
       this.log.warn({ jobUid: job.uid, ...ref }, 'redelivery of a job this agent finished: not run again');

@@ -10,6 +10,8 @@ export class EventKeys {
   hold(uid: string, keyBase64: string | undefined): () => void {
     if (!keyBase64) return () => undefined;
     const entry = this.keys.get(uid) ?? { key: Buffer.from(keyBase64, 'base64'), holds: 0 };
+    // The newest message's key wins: after a signing-key rotation a redelivery carries the new one.
+    entry.key = Buffer.from(keyBase64, 'base64');
     entry.holds++;
     this.keys.set(uid, entry);
     let released = false;

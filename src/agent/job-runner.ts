@@ -85,7 +85,7 @@ export class JobRunner {
       }),
     );
     const env: NodeJS.ProcessEnv = {
-      ...spec.baseEnv,
+      ...withoutAgentSecrets(spec.baseEnv),
       ...job.env,
       VISIONQ_JOB_FILE: jobFile,
       VISIONQ_PROGRESS_FILE: progressFile,
@@ -224,4 +224,14 @@ async function readResult(file: string): Promise<{ result?: unknown; resultError
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/**
+ * The agent's NATS login is its own: the algorithm does not need it, so it is not handed on
+ * (defence in depth: a process of the same user in the container can still read the agent's
+ * /proc environ).
+ */
+function withoutAgentSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { VISIONQ_NATS_USER: _user, VISIONQ_NATS_PASSWORD: _password, ...rest } = env;
+  return rest;
 }

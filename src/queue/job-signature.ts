@@ -12,6 +12,7 @@ import { headers, type MsgHdrs } from '@nats-io/transport-node';
 
 export const SIGNATURE_HEADER = 'Visionq-Signature';
 export const KEY_ID_HEADER = 'Visionq-Key-Id';
+const EVENT_KEY_CACHE = 10_000;
 
 /** A key that is not Ed25519, or text that is no key. */
 export class JobKeyError extends Error {
@@ -37,6 +38,7 @@ export class JobSigner {
   readonly publicKey: string;
   private readonly key: KeyObject;
   private readonly eventMaster: Buffer;
+  private readonly eventKeys = new Map<string, Buffer>();
 
   constructor(privateKeyPem: string | Buffer) {
     let key: KeyObject;
@@ -57,7 +59,14 @@ export class JobSigner {
 
   /** The key an agent MACs the events of job `uid` with (sent inside the signed message). */
   eventKey(uid: string): Buffer {
-    return createHmac('sha256', this.eventMaster).update(uid).digest();
+    // Every event of a job is checked against it: keep the recent ones (insertion order = age).
+    let key = this.eventKeys.get(uid);
+    if (!key) {
+      key = createHmac('sha256', this.eventMaster).update(uid).digest();
+      this.eventKeys.set(uid, key);
+      if (this.eventKeys.size > EVENT_KEY_CACHE) this.eventKeys.delete(this.eventKeys.keys().next().value!);
+    }
+    return key;
   }
 
   /** A fresh key pair (the sandbox's default; production keys come from a Secret). */

@@ -1,5 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { encodeJobMessage, jobMsgId, JobMessage, type JobMessageInput } from './job-message.js';
+import { jobMsgId, JobMessage, type JobMessageInput } from './job-message.js';
 import { encodeJobEvent, jobEventMsgId, type JobEvent } from './job-events.js';
 import { eventSubject, jobSubject } from './subjects.js';
 import { NatsUnavailableError, QueueFullError, isQueueFull, isUnavailable } from './errors.js';
@@ -47,7 +47,8 @@ export interface PublishResult {
  */
 export async function publishJob(js: JetStreamClient, msg: JobMessageInput, opts: PublishJobOptions = {}): Promise<PublishResult> {
   const job = JobMessage.parse(opts.signer ? { ...msg, eventKey: opts.signer.eventKey(msg.uid).toString('base64') } : msg);
-  const data = encodeJobMessage(job);
+  // Already parsed: encodeJobMessage would validate it a second time.
+  const data = new TextEncoder().encode(JSON.stringify(job));
   const hdrs = opts.signer?.headers(data);
   try {
     const ack = await publishRetrying(() => js.publish(jobSubject(job.namespace, job.pool), data, {

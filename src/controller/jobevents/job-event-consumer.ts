@@ -22,7 +22,8 @@ import { namespacedKey } from '../../kube/object-store.js';
 import { EventAuthenticator } from '../../queue/event-mac.js';
 import { safeDecodeJobEvent, type JobEvent } from '../../queue/job-events.js';
 import { CONSUME_EXPIRES_MS } from '../../queue/pull-options.js';
-import { EVENTS_STREAM, eventSubject } from '../../queue/subjects.js';
+import { EVENTS_STREAM } from '../../queue/subjects.js';
+import { forgeryOf, type EventAuthenticity } from './event-authenticity.js';
 import { ensureEventsConsumer } from '../../queue/topology.js';
 import { applyJobEvent, compareAttempt, type ReduceResult } from './job-event-reducer.js';
 import { JobEventThrottle } from './job-event-throttle.js';
@@ -53,7 +54,7 @@ export class JobEventConsumer {
   private slotWaiters: (() => void)[] = [];
   private loop?: Promise<void>;
   private messages?: ConsumerMessages;
-  private readonly auth?: EventAuthenticator;
+  private readonly authenticity: EventAuthenticity;
 
   constructor(
     private readonly rt: VisionJobRuntime,
@@ -62,8 +63,11 @@ export class JobEventConsumer {
     this.durable = opts.durable ?? EVENTS_DURABLE;
     this.maxInFlight = opts.maxInFlight ?? 256;
     this.ackWaitMs = opts.ackWaitMs ?? 60_000;
-    const { jobSigner, previousJobSigners } = rt.ctx.settings;
-    if (jobSigner) this.auth = new EventAuthenticator([jobSigner, ...(previousJobSigners ?? [])]);
+    const { jobSigner, previousJobSigners, eventMacs } = rt.ctx.settings;
+    this.authenticity = {
+      ...(jobSigner ? { auth: new EventAuthenticator([jobSigner, ...(previousJobSigners ?? [])]) } : {}),
+      macs: eventMacs ?? 'required',
+    };
     this.throttle = new JobEventThrottle((key, ev) => this.enqueue(key, () => this.apply(ev, true)), {
       progressMs: opts.progressMs,
       heartbeatMs: opts.heartbeatMs,
@@ -126,7 +130,7 @@ export class JobEventConsumer {
       m.term();
       return;
     }
-    const forged = this.forgery(ev, m);
+    const forged = forgeryOf(ev, m.subject, m.data, m.headers, this.authenticity);
     if (forged) {
       this.rt.ctx.metrics.jobEventsApplied.inc({ type: ev.type, outcome: 'forged' });
       this.log.warn({ namespace: ev.namespace, name: ev.name, jobUid: ev.jobUid, type: ev.type, pod: ev.pod, subject: m.subject, why: forged }, 'forged job event dropped');
@@ -142,17 +146,6 @@ export class JobEventConsumer {
       this.inFlight--;
       this.slotWaiters.shift()?.();
     });
-  }
-
-  /** Why `ev` is not the agent's that holds the job ('' when it is, or when signing is off). */
-  private forgery(ev: JobEvent, m: JsMsg): string {
-    // Worker credentials may publish only under their own namespace: the body must agree.
-    // Needs no key, so it holds with signing off too.
-    if (m.subject !== eventSubject(ev.namespace, ev.name)) return `published on ${m.subject}, not on its job's subject`;
-    if (!this.auth) return '';
-    // An agent's report of a message it refused names no job, so it can change none.
-    if (ev.jobUid === '') return ev.type === 'rejected' ? '' : 'names no job';
-    return this.auth.verify(ev.jobUid, m.data, m.headers) ? '' : 'no valid MAC for the job';
   }
 
   private enqueue(key: string, fn: () => Promise<void>): Promise<void> {

@@ -56,6 +56,8 @@ export interface ControllerSettings {
    * events of jobs they signed still verify (their event keys derive from them).
    */
   previousJobSigners?: JobSigner[];
+  /** With jobSigner: `optional` also accepts events without a MAC (an upgrade window); default `required`. */
+  eventMacs?: 'required' | 'optional';
   /** Most jobs of one namespace waiting (queued or pending) at once; younger ones are held QueueQuotaExceeded. */
   maxWaitingPerNamespace?: number;
 }

@@ -19,16 +19,18 @@ const USAGE = `usage: visionq controller [--kubeconfig PATH] [--nats-url URL] [-
   [--leader-elect-lease-duration 15] [--leader-elect-renew-deadline 10] [--leader-elect-retry-period 2]
   [--agent-command 'CMD ARGS'] [--nats-url-for-workers URL] [--nats-replicas auto|1..5]
   [--queue-sweep-seconds 60] [--max-waiting-per-namespace N]
-  [--job-signing-key FILE] [--job-previous-signing-keys FILE1,FILE2]
+  [--job-signing-key FILE] [--job-previous-signing-keys FILE1,FILE2] [--event-macs required|optional]
 --job-signing-key: Ed25519 private key (PKCS#8 PEM) that signs job messages; worker pods
   then run only jobs signed by it, and job events count only with the per-job MAC it implies.
 --job-previous-signing-keys: the keys of a rotation in progress; jobs they signed still run
   and report until none is left.
+--event-macs: optional also applies events that carry no MAC (while jobs queued before signing
+  was turned on, or worker pods older than event MACs, are still around); default required.
 --nats-replicas: copies JetStream keeps of visionq's streams; auto (default) = 3 on a NATS
   cluster of 3 or more servers, else 1; a change is applied to existing streams on start.
 --nats-user: static NATS user [VISIONQ_NATS_USER]; its password only from the env
   VISIONQ_NATS_PASSWORD (not a flag: a command line is readable by every local user).
-env: VISIONQ_NATS_URL, VISIONQ_NATS_REPLICAS, VISIONQ_JOB_SIGNING_KEY, POD_NAME, POD_NAMESPACE, KUBECONFIG
+env: VISIONQ_NATS_URL, VISIONQ_NATS_REPLICAS, VISIONQ_JOB_SIGNING_KEY, VISIONQ_EVENT_MACS, POD_NAME, POD_NAMESPACE, KUBECONFIG
 worker pods (Secrets in each pool's namespace): VISIONQ_WORKER_NATS_CREDS_SECRET (key nats.creds),
   VISIONQ_WORKER_NATS_USER_SECRET (key = pool name), VISIONQ_WORKER_NATS_TLS_SECRET (mounted at
   /etc/visionq/nats-tls) with VISIONQ_WORKER_NATS_TLS_CA_KEY (default ca.crt, empty: none) and,
@@ -65,6 +67,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
         'max-waiting-per-namespace': { type: 'string' },
         'job-signing-key': { type: 'string' },
         'job-previous-signing-keys': { type: 'string' },
+        'event-macs': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -156,6 +159,11 @@ export async function controllerCommand(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  const eventMacs = str('event-macs') ?? process.env.VISIONQ_EVENT_MACS ?? 'required';
+  if (eventMacs !== 'required' && eventMacs !== 'optional') {
+    process.stderr.write(`visionq controller: --event-macs must be required or optional, got ${eventMacs}\n`);
+    return 2;
+  }
   if (previousJobSigners.length > 0 && !jobSigner) {
     process.stderr.write('visionq controller: --job-previous-signing-keys needs --job-signing-key (the current key)\n');
     return 2;
@@ -173,7 +181,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     natsUrlForWorkers: str('nats-url-for-workers') ?? natsUrl,
     ...(agentImage ? { agentImage } : {}),
     ...(maxWaitingPerNamespace !== undefined ? { maxWaitingPerNamespace } : {}),
-    ...(jobSigner ? { jobSigner, previousJobSigners } : {}),
+    ...(jobSigner ? { jobSigner, previousJobSigners, eventMacs } : {}),
     agentCommand: str('agent-command')?.split(' ').filter(Boolean) ?? [`${agentInstallPath}/visionq`, 'agent'],
     ...(process.env.VISIONQ_WORKER_NATS_CREDS_SECRET ? { workerNatsCredsSecret: process.env.VISIONQ_WORKER_NATS_CREDS_SECRET } : {}),
     ...(process.env.VISIONQ_WORKER_NATS_USER_SECRET ? { workerNatsUserSecret: process.env.VISIONQ_WORKER_NATS_USER_SECRET } : {}),

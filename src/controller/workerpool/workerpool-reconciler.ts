@@ -74,6 +74,8 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
   private readonly silentSince = new Map<string, number>();
   private readonly ackWaitMs = new Map<string, number>();
   private readonly statusWrittenAt = new Map<string, number>();
+  /** The template hash per pool and spec generation: building the pod body to hash it is not free, and pools reconcile on every job change. */
+  private readonly templateHashes = new Map<string, { uid?: string; generation?: number; hash: string }>();
   /** Tenants whose gauges each pool exports (removed when a tenant has no job left). */
   private readonly tenantSeries = new Map<string, Set<string>>();
 
@@ -90,6 +92,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     this.templateErrors.delete(key);
     this.ackWaitMs.delete(key);
     this.statusWrittenAt.delete(key);
+    this.templateHashes.delete(key);
   }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -110,7 +113,13 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     let templateHash = '';
     let templateError: string | undefined;
     try {
-      templateHash = workerTemplateHash(pool, this.deps.settings);
+      const known = this.templateHashes.get(key);
+      if (known && known.uid === pool.metadata.uid && known.generation !== undefined && known.generation === pool.metadata.generation) {
+        templateHash = known.hash;
+      } else {
+        templateHash = workerTemplateHash(pool, this.deps.settings);
+        this.templateHashes.set(key, { uid: pool.metadata.uid, generation: pool.metadata.generation, hash: templateHash });
+      }
       this.templateErrors.delete(key);
     } catch (err) {
       if (!(err instanceof WorkerTemplateError)) throw err;

@@ -41,6 +41,8 @@ export const CONTROLLER_FLAGS: Record<string, boolean> = {
   '--job-signing-key': true,
   // Key rotation: files of the previous signing keys (jobSigning.previousSecretNames).
   '--job-previous-signing-keys': true,
+  // The upgrade window of event MACs (jobSigning.eventMacs).
+  '--event-macs': true,
   // NATS static user of the controller (natsAuth); the password only in env VISIONQ_NATS_PASSWORD.
   '--nats-user': true,
 };

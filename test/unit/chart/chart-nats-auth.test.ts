@@ -273,6 +273,11 @@ describe('natsAuth: NOTES.txt', () => {
     expect(text).toMatch(/Adding a pool:\s+add it to natsAuth\.pools and `helm upgrade`/);
   });
 
+  it('warns when natsAuth is on without signed jobs, not when both are', async () => {
+    expect(await notes({ set: ENABLED })).toMatch(/WARNING: natsAuth is on but jobSigning\.secretName is empty/);
+    expect(await notes({ set: { ...ENABLED, 'jobSigning.secretName': 'visionq-job-key' } })).not.toContain('jobSigning.secretName is empty');
+  });
+
   it('off: nothing about NATS users', async () => {
     expect(await notes({})).not.toContain('natsAuth');
   });

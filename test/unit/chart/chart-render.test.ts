@@ -294,6 +294,9 @@ describe('helm template', () => {
 
     const current = parseControllerArgs(controllerPodSpec(await helm.render({ set: { 'jobSigning.secretName': 'visionq-job-key' } })).containers[0]!.args!);
     expect(current.has('--job-previous-signing-keys')).toBe(false);
+    expect(current.has('--event-macs')).toBe(false); // required, the controller's default
+    const upgrading = parseControllerArgs(controllerPodSpec(await helm.render({ set: { 'jobSigning.secretName': 'visionq-job-key', 'jobSigning.eventMacs': 'optional' } })).containers[0]!.args!);
+    expect(upgrading.get('--event-macs')).toBe('optional');
     const unsigned = parseControllerArgs(controllerPodSpec(await helm.render()).containers[0]!.args!);
     expect(unsigned.has('--job-signing-key')).toBe(false);
   });
