@@ -36,26 +36,11 @@ let schemas: KubeSchemaValidator;
 
 beforeAll(() => {
   helm = HelmSandbox.create();
-  // A second staged copy with probe templates, so they never show up in the renders above.
-  probe = HelmSandbox.create();
-  // NOTES.txt is not part of `helm template` output, and .Files cannot read templates/:
-  // render a copy of it through tpl into a ConfigMap.
-  probe.addChartFile('probe/NOTES.txt', readFileSync(join(CHART_DIR, 'templates/NOTES.txt'), 'utf8'));
-  probe.addChartFile(
-    'templates/zz-probe.yaml',
-    [
-      'apiVersion: v1',
-      'kind: ConfigMap',
-      'metadata:',
-      '  name: probe',
-      'data:',
-      '  notes: {{ tpl (.Files.Get "probe/NOTES.txt") . | quote }}',
-      // The Secret name the nats chart computes from its `$tplYaml` value: the same tpl, and
-      // .Release is the same object in the subchart's context.
-      '  natsVolumeSecret: {{ tpl (index (index .Values.nats.podTemplate.patch 0).value.secret.secretName "$tplYaml") . | quote }}',
-      '',
-    ].join('\n'),
-  );
+  probe = HelmSandbox.notesProbe([
+    // The Secret name the nats chart computes from its `$tplYaml` value: the same tpl, and
+    // .Release is the same object in the subchart's context.
+    '  natsVolumeSecret: {{ tpl (index (index .Values.nats.podTemplate.patch 0).value.secret.secretName "$tplYaml") . | quote }}',
+  ]);
   schemas = new KubeSchemaValidator();
 });
 afterAll(() => {
@@ -94,10 +79,7 @@ async function renderOk(opts: TemplateOptions): Promise<K8sObject[]> {
   return objs;
 }
 
-async function notes(opts: TemplateOptions): Promise<string> {
-  const objs = await probe.render(opts);
-  return (one(objs, 'ConfigMap', 'probe') as unknown as { data: { notes: string } }).data.notes;
-}
+const notes = (opts: TemplateOptions): Promise<string> => probe.notes(opts);
 
 describe('natsAuth: the users', () => {
   it.each([

@@ -4,14 +4,12 @@
  * into the worker pods' mount and flags; NOTES.txt warns when the controller speaks TLS to NATS
  * and the workers would not. helm is the only process started (offline, see helm.ts).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { V1EnvVar } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workerNatsTlsFromEnv } from '../../../src/controller/manager/worker-nats-tls-env.js';
 import { buildWorkerPod } from '../../../src/controller/workerpod/worker-pod-builder.js';
-import { controllerPodSpec, one } from './chart-manifests.js';
-import { CHART_DIR, HelmSandbox, type TemplateOptions } from './helm.js';
+import { controllerPodSpec } from './chart-manifests.js';
+import { HelmSandbox, type TemplateOptions } from './helm.js';
 import { KubeSchemaValidator } from './k8s-schemas.js';
 
 const CONTROLLER_TLS = {
@@ -27,14 +25,7 @@ let schemas: KubeSchemaValidator;
 
 beforeAll(() => {
   helm = HelmSandbox.create();
-  // NOTES.txt is not in `helm template` output: render a copy through tpl into a ConfigMap of a
-  // second staged chart (as chart-nats-auth.test.ts does), so the renders above stay clean.
-  probe = HelmSandbox.create();
-  probe.addChartFile('probe/NOTES.txt', readFileSync(join(CHART_DIR, 'templates/NOTES.txt'), 'utf8'));
-  probe.addChartFile(
-    'templates/zz-probe.yaml',
-    ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: probe', 'data:', '  notes: {{ tpl (.Files.Get "probe/NOTES.txt") . | quote }}', ''].join('\n'),
-  );
+  probe = HelmSandbox.notesProbe();
   schemas = new KubeSchemaValidator();
 });
 afterAll(() => {
@@ -49,10 +40,7 @@ async function controllerEnv(set: Record<string, unknown>): Promise<V1EnvVar[]> 
 const tlsEnv = (env: V1EnvVar[]): Record<string, string | undefined> =>
   Object.fromEntries(env.filter((e) => e.name.startsWith('VISIONQ_WORKER_NATS_TLS_')).map((e) => [e.name, e.value]));
 
-async function notes(opts: TemplateOptions): Promise<string> {
-  const objs = await probe.render(opts);
-  return (one(objs, 'ConfigMap', 'probe') as unknown as { data: { notes: string } }).data.notes;
-}
+const notes = (opts: TemplateOptions): Promise<string> => probe.notes(opts);
 
 /** The worker pod the controller would build with this environment. */
 function workerPodFor(env: Record<string, string | undefined>) {

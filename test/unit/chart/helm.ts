@@ -77,6 +77,28 @@ export class HelmSandbox {
     return this.run(args);
   }
 
+  /**
+   * A sandbox with a ConfigMap `probe` whose `notes` is NOTES.txt rendered through tpl
+   * (NOTES.txt is not part of `helm template` output and .Files cannot read templates/), plus
+   * any extra `data` lines (each `  key: {{ ... }}`). A copy of its own, so other renders stay clean.
+   */
+  static notesProbe(extraData: string[] = []): HelmSandbox {
+    const sb = HelmSandbox.create();
+    sb.addChartFile('probe/NOTES.txt', readFileSync(join(CHART_DIR, 'templates/NOTES.txt'), 'utf8'));
+    sb.addChartFile(
+      'templates/zz-probe.yaml',
+      ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: probe', 'data:', '  notes: {{ tpl (.Files.Get "probe/NOTES.txt") . | quote }}', ...extraData, ''].join('\n'),
+    );
+    return sb;
+  }
+
+  /** NOTES.txt as installed with `opts` (on a notesProbe sandbox). */
+  async notes(opts: TemplateOptions = {}): Promise<string> {
+    const probe = (await this.render(opts)).find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'probe') as { data?: { notes?: string } } | undefined;
+    if (!probe?.data?.notes && probe?.data?.notes !== '') throw new Error('no probe ConfigMap: use HelmSandbox.notesProbe()');
+    return probe.data.notes;
+  }
+
   async render(opts: TemplateOptions = {}): Promise<K8sObject[]> {
     const r = await this.template(opts);
     if (r.code !== 0) throw new Error(`helm template failed (${r.code}): ${r.stderr}`);
