@@ -176,7 +176,7 @@ export class Agent {
       eventBase: (r) => this.eventBase(r),
       retry: (what, fn, n) => this.retry(what, fn, n),
     });
-    const control = new ControlServer(nc, this.opts.namespace, this.pod, {
+    const control = new ControlServer(nc, this.opts.namespace, this.opts.pool, this.pod, {
       cancel: (uid) => this.cancel(uid),
       drain: () => this.drain(),
       status: () => ({ ok: true, pod: this.pod, draining: this.draining, stopping: this.stopping, slots: this.slots, running: this.runningJobs() }),

@@ -21,13 +21,14 @@ export class ControlServer {
   constructor(
     private readonly nc: NatsConnection,
     private readonly namespace: string,
+    private readonly pool: string,
     private readonly pod: string,
     private readonly handler: ControlHandler,
   ) {}
 
   /** Subscribes; the caller flushes so the server has registered it before relying on it. */
   start(): void {
-    this.sub = this.nc.subscribe(controlSubject(this.namespace, this.pod, 'status').replace(/\.status$/, '.*'), {
+    this.sub = this.nc.subscribe(controlSubject(this.namespace, this.pool, this.pod, 'status').replace(/\.status$/, '.*'), {
       callback: (err, msg) => {
         if (err) return;
         void this.handle(msg.subject.split('.').pop() ?? '', msg.data).then(

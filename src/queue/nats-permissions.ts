@@ -73,7 +73,7 @@ export function workerPermissions(namespace: string, pool: string): NatsPermissi
       ],
     },
     subscribe: {
-      allow: [`${workerInboxPrefix(namespace, pool)}.>`, `${CONTROL_SUBJECT_PREFIX}.${ns}.*.*`],
+      allow: [`${workerInboxPrefix(namespace, pool)}.>`, `${CONTROL_SUBJECT_PREFIX}.${ns}.${subjectToken(pool)}.*.*`],
       deny: [`${JOBS_SUBJECT_PREFIX}.>`, '_INBOX.>'],
     },
     allowResponses: true,

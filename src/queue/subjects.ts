@@ -53,14 +53,15 @@ export function consumerName(namespace: string, pool: string): string {
 export type ControlVerb = 'cancel' | 'drain' | 'status';
 
 /**
- * `visionq.control.<ns>.<pod>.<verb>`:
+ * `visionq.control.<ns>.<pool>.<pod>.<verb>`: the pool token lets a pool's NATS user answer
+ * only its own pool's pods (src/queue/nats-permissions.ts).
  * - `cancel`  body {"jobUid"} → reply {"ok", "state"}: stops the job's process, terms the message.
  * - `drain`   body {} → reply {"accepted", "reason"?}: refused while a job runs or was just taken;
  *             accepted → the agent takes no more jobs.
  * - `status`  body {} → reply {"pod", "draining", "running": [{jobUid, name, attempt}]}.
  */
-export function controlSubject(namespace: string, pod: string, verb: ControlVerb): string {
-  return `${CONTROL_SUBJECT_PREFIX}.${subjectToken(namespace)}.${subjectToken(pod)}.${verb}`;
+export function controlSubject(namespace: string, pool: string, pod: string, verb: ControlVerb): string {
+  return `${CONTROL_SUBJECT_PREFIX}.${subjectToken(namespace)}.${subjectToken(pool)}.${subjectToken(pod)}.${verb}`;
 }
 
 /** JetStream advisory published when a message reached the consumer's max_deliver. */

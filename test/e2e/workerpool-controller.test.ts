@@ -62,7 +62,7 @@ describe('WorkerPool controller against the sandbox API server', () => {
       enqueuePool: (k) => controller?.enqueue(k),
     };
     controller = startWorkerPoolController(ctx, {
-      drain: async (_ns, pod) => {
+      drain: async (_ns, _pool, pod) => {
         drains.push(pod);
         return drainAnswers.get(pod) ?? { outcome: 'accepted' };
       },

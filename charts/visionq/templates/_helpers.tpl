@@ -171,7 +171,7 @@ with renderAuthorization()). Input: dict namespace, pool. Output: JSON.
   "$JS.API.CONSUMER.CREATE.>"
   "$JS.API.CONSUMER.DURABLE.CREATE.>"
   "$JS.API.CONSUMER.DELETE.>" }}
-{{- $subscribeAllow := list (printf "_INBOX_visionq.%s.%s.>" $ns $pool) (printf "visionq.control.%s.*.*" $ns) }}
+{{- $subscribeAllow := list (printf "_INBOX_visionq.%s.%s.>" $ns $pool) (printf "visionq.control.%s.%s.*.*" $ns $pool) }}
 {{- $subscribeDeny := list "visionq.jobs.>" "_INBOX.>" }}
 {{- toJson (dict "publish" (dict "allow" $publishAllow "deny" $publishDeny) "subscribe" (dict "allow" $subscribeAllow "deny" $subscribeDeny) "allowResponses" true) }}
 {{- end }}

@@ -298,7 +298,7 @@ export class JobEventConsumer {
   private stopSupersededRun(ev: JobEvent, run: { pod: string; attempt: number }): void {
     const nats = this.rt.ctx.nats.current();
     if (!nats) return;
-    void requestAgentCancel(nats, ev.namespace, run.pod, ev.jobUid).then((reply) =>
+    void requestAgentCancel(nats, ev.namespace, ev.pool, run.pod, ev.jobUid).then((reply) =>
       this.log.info({ namespace: ev.namespace, name: ev.name, pod: run.pod, attempt: run.attempt, succeededAttempt: ev.attempt, reply }, 'stopped a newer attempt of a job an older attempt finished'),
     );
   }
@@ -311,7 +311,7 @@ export class JobEventConsumer {
     if (this.orphansCancelled.size > 10_000) this.orphansCancelled.clear();
     const nats = this.rt.ctx.nats.current();
     if (!nats) return;
-    void requestAgentCancel(nats, ev.namespace, ev.pod, ev.jobUid).then((reply) =>
+    void requestAgentCancel(nats, ev.namespace, ev.pool, ev.pod, ev.jobUid).then((reply) =>
       this.log.info({ namespace: ev.namespace, name: ev.name, pod: ev.pod, reply }, 'stopped the process of a deleted job'),
     );
   }

@@ -24,9 +24,9 @@ const CANCEL_REQUEST_TIMEOUT_MS = 5000;
 export type CancelReply = 'stopped' | 'not-running' | 'no-agent' | 'no-answer';
 
 /** Asks the agent of `pod` to stop job `uid`; resolves how it answered. */
-export async function requestAgentCancel(nats: NatsHandles, namespace: string, pod: string, uid: string, timeoutMs = CANCEL_REQUEST_TIMEOUT_MS): Promise<CancelReply> {
+export async function requestAgentCancel(nats: NatsHandles, namespace: string, pool: string, pod: string, uid: string, timeoutMs = CANCEL_REQUEST_TIMEOUT_MS): Promise<CancelReply> {
   try {
-    const msg = await nats.nc.request(controlSubject(namespace, pod, 'cancel'), JSON.stringify({ jobUid: uid }), { timeout: timeoutMs });
+    const msg = await nats.nc.request(controlSubject(namespace, pool, pod, 'cancel'), JSON.stringify({ jobUid: uid }), { timeout: timeoutMs });
     const body = JSON.parse(new TextDecoder().decode(msg.data)) as { ok?: boolean; state?: string };
     if (body.ok) return 'stopped';
     return 'not-running';
@@ -71,7 +71,7 @@ export async function handleDeletion(rt: VisionJobRuntime, job: VisionJobObject)
 
   const attempt = st.currentAttempt;
   if (phase === 'Running' && attempt && !attempt.ended) {
-    const reply = await requestAgentCancel(nats, ns, attempt.pod, uid);
+    const reply = await requestAgentCancel(nats, ns, job.spec.pool, attempt.pod, uid);
     log.info({ pod: attempt.pod, reply, attempt: attempt.attempt }, 'cancel requested from agent');
     if (reply === 'no-answer' && !timedOut) return { requeueAfterMs: RETRY_MS };
     await removeMessage();

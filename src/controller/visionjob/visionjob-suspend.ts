@@ -64,7 +64,7 @@ export async function finishSuspend(rt: VisionJobRuntime, key: string, job: Visi
   if (!nats) return { requeueAfterMs: RETRY_MS };
   const ns = job.metadata.namespace ?? '';
   const uid = job.metadata.uid ?? '';
-  const reply = await requestAgentCancel(nats, ns, attempt.pod, uid);
+  const reply = await requestAgentCancel(nats, ns, job.spec.pool, attempt.pod, uid);
   if (reply === 'no-answer') return { requeueAfterMs: RETRY_MS };
   if (attempt.streamSeq !== undefined) await deleteQueuedJob(nats.jsm, attempt.streamSeq);
   const written = await rt.store.updateStatus(

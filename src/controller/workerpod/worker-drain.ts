@@ -16,15 +16,15 @@ export interface DrainResult {
   reason?: string;
 }
 
-export type DrainFn = (namespace: string, pod: string) => Promise<DrainResult>;
+export type DrainFn = (namespace: string, pool: string, pod: string) => Promise<DrainResult>;
 
 /** The drain handshake over the agent's control subject (request/reply, see src/queue/subjects.ts). */
 export function natsDrainer(nats: NatsAccess, timeoutMs = 2_000): DrainFn {
-  return async (namespace, pod) => {
+  return async (namespace, pool, pod) => {
     const h = nats.current();
     if (!h) return { outcome: 'unavailable', reason: 'NATS not connected' };
     try {
-      const msg = await h.nc.request(controlSubject(namespace, pod, 'drain'), JSON.stringify({}), { timeout: timeoutMs });
+      const msg = await h.nc.request(controlSubject(namespace, pool, pod, 'drain'), JSON.stringify({}), { timeout: timeoutMs });
       const reply = parseReply(msg.string());
       if (reply.accepted === true) return { outcome: 'accepted' };
       return { outcome: 'refused', reason: typeof reply.reason === 'string' ? reply.reason : 'refused' };

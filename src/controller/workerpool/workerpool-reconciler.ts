@@ -287,7 +287,7 @@ export class WorkerPoolReconciler<J extends VisionJobView> {
     reason: 'scale-down' | 'outdated',
   ): Promise<'removed' | 'refused' | 'unavailable'> {
     if (w.phase !== 'unscheduled') {
-      const r = await this.deps.drain(namespace, w.name);
+      const r = await this.deps.drain(namespace, key.slice(key.indexOf('/') + 1), w.name);
       if (r.outcome !== 'no-agent') this.silentSince.delete(namespacedKey(namespace, w.name));
       if (r.outcome === 'refused') {
         log.info({ pod: w.name, reason: r.reason }, 'worker refused to drain');

@@ -59,14 +59,14 @@ describe.concurrent('agent disruptions', () => {
     await h.waitEvent(uid, (e) => e.type === 'started');
     const pid = await waitFor(() => agent.runningJobs()[0]?.pid);
     expect(pidAlive(pid)).toBe(true);
-    const reply = await h.nc.request(controlSubject(h.ns, 'pod-cancel', 'cancel'), JSON.stringify({ jobUid: uid }), { timeout: 5000 });
+    const reply = await h.nc.request(controlSubject(h.ns, 'cancel', 'pod-cancel', 'cancel'), JSON.stringify({ jobUid: uid }), { timeout: 5000 });
     expect(reply.json()).toEqual({ ok: true, state: 'cancelled' });
     expect(pidAlive(pid)).toBe(false);
     const ev = (await h.waitEvent(uid, (e) => e.type === 'cancelled')) as JobEventOf<'cancelled'>;
     expect(ev.durationMs).toBeGreaterThanOrEqual(0);
     const ci = await h.consumerInfo('cancel');
     expect(ci.num_pending + ci.num_ack_pending).toBe(0);
-    const unknown = await h.nc.request(controlSubject(h.ns, 'pod-cancel', 'cancel'), JSON.stringify({ jobUid: 'nope' }), { timeout: 5000 });
+    const unknown = await h.nc.request(controlSubject(h.ns, 'cancel', 'pod-cancel', 'cancel'), JSON.stringify({ jobUid: 'nope' }), { timeout: 5000 });
     expect(unknown.json()).toEqual({ ok: false, state: 'not-running' });
     expect((await h.events(uid)).filter((e) => e.type === 'started')).toHaveLength(1);
   });
@@ -77,14 +77,14 @@ describe.concurrent('agent disruptions', () => {
     const { uid } = await h.publish('drain', { name: 'drain-1', args: ['1.5'] });
     await h.waitEvent(uid, (e) => e.type === 'started');
     const drain = async (pod: string) =>
-      (await h.nc.request(controlSubject(h.ns, pod, 'drain'), '{}', { timeout: 5000 })).json<{ accepted: boolean; reason?: string }>();
+      (await h.nc.request(controlSubject(h.ns, 'drain', pod, 'drain'), '{}', { timeout: 5000 })).json<{ accepted: boolean; reason?: string }>();
     expect(await drain('pod-drain-busy')).toMatchObject({ accepted: false, reason: 'busy' });
     await h.waitEvent(uid, (e) => e.type === 'succeeded');
     // Idle now, and the refuse window passes: accepted.
     const accepted = await waitFor(async () => (await drain('pod-drain-busy')).accepted, { timeoutMs: 5000 });
     expect(accepted).toBe(true);
     expect(busy.health().draining).toBe(true);
-    const status = (await h.nc.request(controlSubject(h.ns, 'pod-drain-busy', 'status'), '{}', { timeout: 5000 })).json<{ draining: boolean }>();
+    const status = (await h.nc.request(controlSubject(h.ns, 'drain', 'pod-drain-busy', 'status'), '{}', { timeout: 5000 })).json<{ draining: boolean }>();
     expect(status.draining).toBe(true);
     // The drained agent no longer pulls: the next job goes to a new agent.
     const second = await h.publish('drain', { name: 'drain-2', args: ['0'] });
@@ -96,7 +96,7 @@ describe.concurrent('agent disruptions', () => {
   it('takes jobs again when an accepted drain is not followed by the pod being stopped', async () => {
     await h.pool('drain3', { ackWaitSeconds: 1 });
     const agent = await h.startAgent('drain3', { pod: 'pod-drain3', command: sh('true'), drainRefuseWindowMs: 0, drainExpiryMs: 500 });
-    const r = (await h.nc.request(controlSubject(h.ns, 'pod-drain3', 'drain'), '{}', { timeout: 5000 })).json();
+    const r = (await h.nc.request(controlSubject(h.ns, 'drain3', 'pod-drain3', 'drain'), '{}', { timeout: 5000 })).json();
     expect(r).toMatchObject({ accepted: true });
     expect(agent.health().draining).toBe(true);
     // Nobody deletes the pod: the drain lapses and the same agent runs the next job.
@@ -111,7 +111,7 @@ describe.concurrent('agent disruptions', () => {
     await h.startAgent('drain2', { pod: 'pod-drain2', command: sh('true'), drainRefuseWindowMs: 60_000 });
     const { uid } = await h.publish('drain2', { name: 'quick' });
     await h.waitEvent(uid, (e) => e.type === 'succeeded');
-    const r = (await h.nc.request(controlSubject(h.ns, 'pod-drain2', 'drain'), '{}', { timeout: 5000 })).json();
+    const r = (await h.nc.request(controlSubject(h.ns, 'drain2', 'pod-drain2', 'drain'), '{}', { timeout: 5000 })).json();
     expect(r).toMatchObject({ accepted: false, reason: 'recently-took-job' });
   });
 

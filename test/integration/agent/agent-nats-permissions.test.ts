@@ -47,7 +47,7 @@ describe.concurrent('agent with worker NATS permissions', () => {
     await h.startAgent('cancel', { ...worker('cancel'), pod: 'pod-perm-cancel', command: sh('sleep 60') });
     const { uid } = await h.publish('cancel', { name: 'perm-cancel', retries: 3 });
     await h.waitEvent(uid, (e) => e.type === 'started');
-    const reply = await h.nc.request(controlSubject(h.ns, 'pod-perm-cancel', 'cancel'), JSON.stringify({ jobUid: uid }), { timeout: 5000 });
+    const reply = await h.nc.request(controlSubject(h.ns, 'cancel', 'pod-perm-cancel', 'cancel'), JSON.stringify({ jobUid: uid }), { timeout: 5000 });
     expect(reply.json()).toEqual({ ok: true, state: 'cancelled' });
     await h.waitEvent(uid, (e) => e.type === 'cancelled');
   });

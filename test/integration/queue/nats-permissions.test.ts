@@ -10,7 +10,7 @@ import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPermissionViolation } from '../../../src/queue/errors.js';
 import { controllerPermissions, renderAuthorization, workerInboxPrefix, workerPermissions, workerUserName } from '../../../src/queue/nats-permissions.js';
-import { ATTEMPTS_BUCKET, JOBS_STREAM, consumerName, jobSubject } from '../../../src/queue/subjects.js';
+import { ATTEMPTS_BUCKET, JOBS_STREAM, consumerName, controlSubject, jobSubject } from '../../../src/queue/subjects.js';
 import { ensurePoolConsumer, ensureStreams } from '../../../src/queue/topology.js';
 import { startNatsServer, type NatsServerHandle } from '../../helpers/nats-server.js';
 
@@ -79,16 +79,25 @@ describe('NATS permissions by role', () => {
     }
   });
 
-  it("lets a worker subscribe to no job subject nor another pool's inbox, and it receives nothing", async () => {
+  it("lets a worker subscribe to no job subject nor another pool's inbox or control requests, and it receives nothing", async () => {
     const got: string[] = [];
     const errors: unknown[] = [];
-    for (const subject of [jobSubject(otherNs, 'gpu'), 'visionq.jobs.>', '_INBOX.>', `${workerInboxPrefix(otherNs, 'gpu')}.>`]) {
+    const refused = [
+      jobSubject(otherNs, 'gpu'),
+      'visionq.jobs.>',
+      '_INBOX.>',
+      `${workerInboxPrefix(otherNs, 'gpu')}.>`,
+      // another pool of its own namespace: it must not see (or answer) that pool's cancel/drain
+      controlSubject(ns, 'cpu', 'cpu-pod-1', 'drain'),
+      `visionq.control.${ns}.*.*.*`,
+    ];
+    for (const subject of refused) {
       const sub = worker.subscribe(subject, { callback: (err, msg) => {
         if (!err) got.push(msg.string());
       } });
       await sub.closed.then((e) => e && errors.push(e));
     }
-    expect(errors).toHaveLength(4);
+    expect(errors).toHaveLength(refused.length);
     expect(errors.every(isPermissionViolation)).toBe(true);
     // the other namespace's agent pulls its job: nothing of it reaches this worker
     await jetstream(controller).publish(jobSubject(otherNs, 'gpu'), 'secret-payload');

@@ -7,7 +7,7 @@ const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v :
 describe('control server', () => {
   // handle() is the protocol without the subscription; the connection is not touched.
   const calls: string[] = [];
-  const server = new ControlServer({} as NatsConnection, 'ns', 'pod-1', {
+  const server = new ControlServer({} as NatsConnection, 'ns', 'pool-1', 'pod-1', {
     cancel: async (uid) => (calls.push(`cancel ${uid}`), { ok: true, state: 'cancelled' }),
     drain: async () => (calls.push('drain'), { ok: true, accepted: true }),
     status: () => ({ ok: true, pod: 'pod-1' }),

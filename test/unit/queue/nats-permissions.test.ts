@@ -17,7 +17,7 @@ describe('workerPermissions', () => {
   });
 
   it('subscribes only to its pool inbox and its namespace control subjects', () => {
-    expect(p.subscribe.allow).toEqual([`${workerInboxPrefix('team.a', 'gpu')}.>`, 'visionq.control.team~a.*.*']);
+    expect(p.subscribe.allow).toEqual([`${workerInboxPrefix('team.a', 'gpu')}.>`, 'visionq.control.team~a.gpu.*.*']);
     expect(p.subscribe.deny).toEqual(expect.arrayContaining(['visionq.jobs.>', '_INBOX.>']));
     expect(p.allowResponses).toBe(true);
   });

@@ -28,7 +28,7 @@ describe('subjects', () => {
     expect(eventSubject('ns', 'job.a')).toBe('visionq.events.ns.job~a');
     expect(consumerName('ns', 'gpu-a')).not.toBe(consumerName('ns-gpu', 'a'));
     expect(consumerName('ns', 'gpu.large')).toBe('visionq_ns_gpu~large');
-    expect(controlSubject('ns', 'pod-1', 'drain')).toBe('visionq.control.ns.pod-1.drain');
+    expect(controlSubject('ns', 'gpu.large', 'pod-1', 'drain')).toBe('visionq.control.ns.gpu~large.pod-1.drain');
     expect(subjectToken('a.b')).not.toBe(subjectToken('a-b'));
     expect(() => subjectToken('')).toThrow();
   });

@@ -65,7 +65,7 @@ function world(pool: PoolObject) {
       running: js.filter((j) => j.status?.phase === 'Running').length,
     }),
     settings,
-    drain: async (_ns, pod) => {
+    drain: async (_ns, _pool, pod) => {
       drains.push(pod);
       return drainAnswers.get(pod) ?? { outcome: 'accepted' };
     },
