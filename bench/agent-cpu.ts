@@ -45,7 +45,10 @@ try {
   const cpu0 = cpuSeconds(child.pid!);
   const t0 = Date.now();
   await Promise.all(Array.from({ length: jobs }, (_, i) => publishJob(js, { uid: `j-${i}-${process.pid}`, namespace: 'bench', name: `j-${i}`, pool: 'cpu', publishedAt: new Date().toISOString() }, { signer })));
-  await waitUntil(async () => (await jsm.consumers.info('VISIONQ_JOBS', 'visionq_bench_cpu')).num_ack_pending + (await jsm.consumers.info('VISIONQ_JOBS', 'visionq_bench_cpu')).num_pending === 0, 600_000, 'all jobs acked');
+  await waitUntil(async () => {
+    const c = await jsm.consumers.info('VISIONQ_JOBS', 'visionq_bench_cpu');
+    return c.num_ack_pending + c.num_pending === 0;
+  }, 600_000, 'all jobs acked');
   // The last jobs' final events follow their acks.
   await new Promise((r) => setTimeout(r, 300));
   const wallS = (Date.now() - t0) / 1000;

@@ -26,16 +26,21 @@ export function procCpu(pid: number | 'self'): ProcCpu | undefined {
   return { self: (n(14) + n(15)) / TICK, children: (n(16) + n(17)) / TICK };
 }
 
+/** A process's argv joined by spaces; '' when it is gone. */
+export function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
 /** Pids whose command line contains `needle`. */
 export function pidsMatching(needle: string): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').includes(needle)) out.push(Number(d));
-    } catch {
-      // gone between readdir and read
-    }
+    if (cmdlineOf(Number(d)).includes(needle)) out.push(Number(d));
   }
   return out;
 }

@@ -11,7 +11,6 @@
  * runs there (open them in Chrome DevTools or speedscope).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import { packageRoot } from '../src/sandbox/package-root.js';
 import type { VisionJobObject } from '../src/controller/manager/context-types.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { writeResult } from './controller-bench-util.js';
-import { pidsMatching, procCpu } from './proc-cpu-util.js';
+import { cmdlineOf, pidsMatching, procCpu } from './proc-cpu-util.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../src/queue/connect.js';
 import { EVENTS_STREAM } from '../src/queue/subjects.js';
@@ -174,17 +173,9 @@ function snapshot(controllerPid: number, h: Harness): Snapshot {
     algorithm,
     sandboxProcess: (self.user + self.system) / 1e6,
     controlPlane: pidsMatching(h.sandbox.dir)
-      .filter((pid) => /\/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)\0/.test(cmdline(pid)))
+      .filter((pid) => /\/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler) /.test(`${cmdlineOf(pid)} `))
       .reduce((sum, pid) => sum + (procCpu(pid)?.self ?? 0), 0),
   };
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 function round(x: number, digits = 2): number {

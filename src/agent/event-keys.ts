@@ -9,9 +9,10 @@ export class EventKeys {
   /** Holds `uid`'s key (base64, from its signed message) until the returned release is called. */
   hold(uid: string, keyBase64: string | undefined): () => void {
     if (!keyBase64) return () => undefined;
-    const entry = this.keys.get(uid) ?? { key: Buffer.from(keyBase64, 'base64'), holds: 0 };
+    const key = Buffer.from(keyBase64, 'base64');
+    const entry = this.keys.get(uid) ?? { key, holds: 0 };
     // The newest message's key wins: after a signing-key rotation a redelivery carries the new one.
-    entry.key = Buffer.from(keyBase64, 'base64');
+    entry.key = key;
     entry.holds++;
     this.keys.set(uid, entry);
     let released = false;

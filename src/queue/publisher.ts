@@ -27,6 +27,7 @@ export interface PublishJobOptions extends PublishOptions {
 }
 
 const PUBLISH_BACKOFF = { initialMs: 100, maxMs: 1000 };
+const encoder = new TextEncoder();
 
 async function publishRetrying<T>(fn: () => Promise<T>, opts: PublishOptions): Promise<T> {
   const clock = opts.clock ?? realClock;
@@ -48,7 +49,7 @@ export interface PublishResult {
 export async function publishJob(js: JetStreamClient, msg: JobMessageInput, opts: PublishJobOptions = {}): Promise<PublishResult> {
   const job = JobMessage.parse(opts.signer ? { ...msg, eventKey: opts.signer.eventKey(msg.uid).toString('base64') } : msg);
   // Already parsed: encodeJobMessage would validate it a second time.
-  const data = new TextEncoder().encode(JSON.stringify(job));
+  const data = encoder.encode(JSON.stringify(job));
   const hdrs = opts.signer?.headers(data);
   try {
     const ack = await publishRetrying(() => js.publish(jobSubject(job.namespace, job.pool), data, {
